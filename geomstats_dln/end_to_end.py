@@ -1,0 +1,498 @@
+r"""The space of end-to-end matrices ``(M_d, g^N)`` (``../shared/MATH.md`` §3).
+
+A deep linear network ``W = (W_N, ..., W_1)`` computes ``X = W_N ... W_1``. When the
+network is balanced, training it is the Riemannian gradient flow of the loss on the
+open set of full-rank matrices with the metric
+
+.. math::
+    g^N_X(Z_1, Z_2) = \langle A_{N,X}^{-1}(Z_1), Z_2 \rangle, \qquad
+    A_{N,X}(Z) = \sum_{p=1}^N (X X^\top)^{\frac{N-p}{N}} Z (X^\top X)^{\frac{p-1}{N}}
+
+(Bah, Rauhut, Terstiege, Westdickenberg; Menon's survey Thm 3, Lemma 1). In the SVD
+frame ``A(u_i v_j^T) = a_ij u_i v_j^T``, so every operation costs one SVD
+(:mod:`geomstats_dln._spectral`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+import geomstats.backend as gs
+from geomstats.geometry.base import VectorSpaceOpenSet
+from geomstats.geometry.matrices import Matrices
+from geomstats.geometry.riemannian_metric import RiemannianMetric
+
+from geomstats_dln._spectral import (
+    apply_operator,
+    check_depth,
+    check_full_rank,
+    geodesic_acceleration,
+    operator_and_hamiltonian_gradient,
+    svd_frame,
+)
+
+__all__ = ["EndToEndMatrices", "DLNMetric", "GeodesicError"]
+
+
+class GeodesicError(RuntimeError):
+    """A geodesic could not be computed (boundary reached, shooting diverged)."""
+
+
+class EndToEndMatrices(VectorSpaceOpenSet):
+    r"""Full-rank real ``n x m`` matrices, the end-to-end matrices of a DLN.
+
+    An open subset of geomstats ``Matrices(n, m)``; equipped by default with
+    :class:`DLNMetric` of the given depth (MATH §3).
+
+    Parameters
+    ----------
+    n : int
+        Number of rows (output width).
+    m : int, optional
+        Number of columns (input width); defaults to ``n``.
+    depth : int or math.inf
+        Depth ``N`` of the network whose metric ``g^N`` equips the space.
+    equip : bool
+        Equip the space with ``DLNMetric(depth)``.
+    """
+
+    def __init__(
+        self, n: int, m: int | None = None, depth: int | float = 2, equip: bool = True
+    ):
+        m = n if m is None else m
+        for name, value in (("n", n), ("m", m)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.n, self.m = int(n), int(m)
+        self.rank = min(self.n, self.m)
+        self.depth = check_depth(depth)
+        super().__init__(
+            dim=self.n * self.m, embedding_space=Matrices(self.n, self.m), equip=equip
+        )
+
+    def default_metric(self):
+        """Metric to equip the space with if equip is True: ``DLNMetric(depth)``."""
+        return DLNMetric, {"depth": self.depth}
+
+    def _check_shape(self, point, what="point"):
+        if tuple(point.shape[-2:]) != (self.n, self.m):
+            raise ValueError(
+                f"{what} must have shape [..., {self.n}, {self.m}], "
+                f"got {tuple(point.shape)}"
+            )
+
+    def belongs(self, point, atol: float = gs.atol):
+        """Whether ``point`` is an ``n x m`` matrix with ``s_min > atol * s_max``.
+
+        Parameters
+        ----------
+        point : array-like, shape=[..., n, m]
+        atol : float
+            Relative tolerance on the smallest singular value.
+
+        Returns
+        -------
+        belongs : array-like, shape=[...]
+        """
+        if tuple(point.shape[-2:]) != (self.n, self.m):
+            return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
+        s = gs.linalg.svd(point, compute_uv=False)
+        finite = gs.all(gs.reshape(gs.abs(point) < math.inf, point.shape[:-2] + (-1,)), -1)
+        return gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
+
+    def projection(self, point):
+        """Regularize a matrix to full rank: singular values floored at ``atol s_max``.
+
+        The full-rank matrices are dense, so this is a regularization, not a
+        projection; points already in the space are returned unchanged.
+        """
+        self._check_shape(point)
+        left, s, right_t = gs.linalg.svd(point, full_matrices=False)
+        floor = gs.atol * gs.maximum(s[..., :1], 1.0)
+        s = gs.where(s < floor, floor, s)
+        return gs.matmul(left * s[..., None, :], right_t)
+
+    def random_point(self, n_samples: int = 1, bound: float = 1.0):
+        """Gaussian matrices with entries of standard deviation ``bound``.
+
+        Full rank with probability one (checked; rank-deficient draws are redrawn).
+        """
+        size = (self.n, self.m) if n_samples == 1 else (n_samples, self.n, self.m)
+        for _ in range(100):
+            sample = bound * gs.random.normal(size=size)
+            if gs.all(self.belongs(sample)):
+                return sample
+        raise RuntimeError("could not draw full-rank matrices")  # pragma: no cover
+
+    def random_tangent_vec(self, base_point, n_samples: int = 1):
+        """Gaussian tangent vectors (the tangent space is all of ``Matrices(n, m)``)."""
+        self._check_shape(base_point, "base_point")
+        batch = base_point.shape[:-2]
+        if n_samples != 1:
+            if batch and batch != (n_samples,):
+                raise ValueError("n_samples must match the batch of base_point")
+            batch = (n_samples,)
+        return gs.random.normal(size=batch + (self.n, self.m))
+
+
+class DLNMetric(RiemannianMetric):
+    r"""The DLN metric ``g^N`` on full-rank matrices (MATH §3).
+
+    .. math::
+        g^N_X(Z_1, Z_2) = \sum_{ij} \frac{(U^\top Z_1 V)_{ij}(U^\top Z_2 V)_{ij}}{a_{ij}},
+        \quad a_{ij} = \frac{s_i^2 - s_j^2}{s_i^{2/N} - s_j^{2/N}}
+
+    with ``X = U diag(s) V^T``; ``a_ij = N s_i^{2(N-1)/N}`` on the diagonal and the
+    logarithmic mean of ``s_i^2, s_j^2`` for ``depth = math.inf`` (the limit of
+    ``A_N / N``, survey §14.3). ``depth = 1`` is the Euclidean metric. The cometric
+    is the operator ``A_{N,X}`` itself, so the Riemannian gradient of a loss is
+    ``A(E'(X))`` and Thm 3 of the survey reads ``X' = -grad_g E``.
+
+    Geodesics integrate the Hamiltonian system ``X' = A_X(P)``, ``P' = -dH/dX``,
+    ``H = 1/2 <P, A_X(P)>`` with a closed form for ``dH/dX``
+    (:func:`geomstats_dln._spectral.operator_and_hamiltonian_gradient`); ``log``
+    solves the boundary problem by damped Newton shooting.
+
+    Parameters
+    ----------
+    space : EndToEndMatrices
+    depth : int or math.inf, optional
+        Defaults to ``space.depth``.
+    rtol : float
+        Relative tolerance of the geodesic integrator (DOP853); the default 1e-11
+        gives exp to about 1e-9.
+    log_tol : float
+        Residual ``|exp(V) - Y| / max(1, |Y|)`` at which shooting stops.
+    log_max_iter : int
+        Newton iterations before ``log`` raises :class:`GeodesicError`.
+    """
+
+    def __init__(
+        self,
+        space,
+        depth: int | float | None = None,
+        rtol: float = 1e-11,
+        log_tol: float = 1e-10,
+        log_max_iter: int = 40,
+    ):
+        super().__init__(space=space)
+        if depth is None:
+            depth = getattr(space, "depth", 2)
+        self.depth = check_depth(depth)
+        self.rtol = rtol
+        self.log_tol = log_tol
+        self.log_max_iter = log_max_iter
+
+    # ------------------------------------------------------------------ operator
+    def _frame(self, base_point):
+        self._space._check_shape(base_point, "base_point")
+        return svd_frame(base_point, self.depth)
+
+    def operator(self, tangent_vec, base_point):
+        r"""``A_{N,X}(Z) = sum_p (XX^T)^{(N-p)/N} Z (X^TX)^{(p-1)/N}`` (the cometric).
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[..., n, m]
+        base_point : array-like, shape=[..., n, m]
+
+        Returns
+        -------
+        image : array-like, shape=[..., n, m]
+        """
+        return apply_operator(self._frame(base_point), tangent_vec, 1.0)
+
+    def inverse_operator(self, tangent_vec, base_point):
+        """``A_{N,X}^{-1}(Z)``: lowers an index (tangent vector to covector)."""
+        return apply_operator(self._frame(base_point), tangent_vec, -1.0)
+
+    def square_root_operator(self, tangent_vec, base_point):
+        """``A_{N,X}^{1/2}(Z)``: maps white noise to Brownian increments (MATH §7)."""
+        return apply_operator(self._frame(base_point), tangent_vec, 0.5)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``g^N_X(Z_1, Z_2) = <A^{-1}(Z_1), Z_2>``.
+
+        Returns
+        -------
+        inner_product : array-like, shape=[...]
+        """
+        lowered = self.inverse_operator(tangent_vec_a, base_point)
+        return gs.sum(lowered * tangent_vec_b, axis=(-2, -1))
+
+    def inner_coproduct(self, cotangent_vec_a, cotangent_vec_b, base_point):
+        """Cometric ``<P_1, A_X(P_2)>`` on covectors."""
+        raised = self.operator(cotangent_vec_b, base_point)
+        return gs.sum(cotangent_vec_a * raised, axis=(-2, -1))
+
+    def riemannian_gradient(self, euclidean_gradient, base_point):
+        """``grad_g E = A_{N,X}(E'(X))`` (survey Thm 3)."""
+        return self.operator(euclidean_gradient, base_point)
+
+    def _basis(self, base_point):
+        n, m = self._space.n, self._space.m
+        basis = gs.reshape(gs.eye(n * m), (n * m, n, m))
+        batch = base_point.shape[:-2]
+        return gs.broadcast_to(basis, batch + (n * m, n, m)), base_point[..., None, :, :]
+
+    def cometric_matrix(self, base_point):
+        """Matrix of ``A_{N,X}`` in the row-major entry basis of ``Matrices(n, m)``.
+
+        Returns
+        -------
+        cometric : array-like, shape=[..., n*m, n*m]
+        """
+        basis, point = self._basis(base_point)
+        images = self.operator(basis, point)  # [..., k, n, m]: column k = A(E_k)
+        return gs.moveaxis(gs.reshape(images, images.shape[:-2] + (-1,)), -1, -2)
+
+    def metric_matrix(self, base_point):
+        """Matrix of ``g^N_X`` in the row-major entry basis of ``Matrices(n, m)``.
+
+        Returns
+        -------
+        metric : array-like, shape=[..., n*m, n*m]
+        """
+        basis, point = self._basis(base_point)
+        images = self.inverse_operator(basis, point)
+        return gs.moveaxis(gs.reshape(images, images.shape[:-2] + (-1,)), -1, -2)
+
+    # ----------------------------------------------------------------- geodesics
+    def geodesic_equation(self, state):
+        r"""Geodesic equation in matrix form: ``(X, X') -> (X', X'')``.
+
+        ``X'' = dA_X[X'](P) - A_X(dH/dX)``, ``P = A_X^{-1}(X')``, the Lagrangian form
+        of the Hamiltonian system of MATH §3; equal to ``-Gamma(X', X')`` with the
+        Christoffel symbols of ``metric_matrix`` (tested).
+
+        Parameters
+        ----------
+        state : array-like, shape=[..., 2, n, m]
+            Position and velocity.
+
+        Returns
+        -------
+        derivative : array-like, shape=[..., 2, n, m]
+            Velocity and acceleration.
+        """
+        position, velocity = state[..., 0, :, :], state[..., 1, :, :]
+        self._space._check_shape(position, "position")
+        acceleration = geodesic_acceleration(position, velocity, self.depth)
+        return gs.stack([velocity, gs.array(acceleration)], axis=-3)
+
+    def hamiltonian_vector_field(self, point, momentum):
+        """``(X', P') = (A_X(P), -dH/dX)`` for ``H = 1/2 <P, A_X(P)>``."""
+        velocity, gradient = operator_and_hamiltonian_gradient(
+            point, momentum, self.depth
+        )
+        return velocity, -gradient
+
+    def _integrate(self, points, momenta, times, rtol=None):
+        """Integrate the Hamiltonian flow of a flat batch [k, n, m] to ``times``."""
+        rtol = self.rtol if rtol is None else rtol
+        shape = points.shape
+        size = points.size
+        y0 = np.concatenate([points.ravel(), momenta.ravel()])
+        scale = np.concatenate(
+            [np.full(size, max(np.abs(points).max(), 1e-300)),
+             np.full(size, max(np.abs(momenta).max(), 1e-300))]
+        )
+
+        def vector_field(_, y):
+            velocity, gradient = operator_and_hamiltonian_gradient(
+                y[:size].reshape(shape), y[size:].reshape(shape), self.depth
+            )
+            return np.concatenate([velocity.ravel(), -gradient.ravel()])
+
+        t_final = float(times[-1])
+        if t_final == 0.0:
+            return np.broadcast_to(points, (len(times),) + shape).copy()
+        try:
+            solution = solve_ivp(
+                vector_field, (0.0, t_final), y0, method="DOP853", t_eval=times,
+                rtol=rtol, atol=1e-3 * rtol * scale,
+            )
+        except ValueError as error:
+            raise GeodesicError(
+                f"the g^{self.depth} geodesic leaves the full-rank matrices before "
+                f"t = {t_final}: {error}"
+            ) from error
+        if not solution.success:
+            raise GeodesicError(f"geodesic integration failed: {solution.message}")
+        states = solution.y[:size].T.reshape((len(times),) + shape)
+        return states
+
+    def _prepare(self, tangent_vec, base_point):
+        tangent_vec = gs.array(tangent_vec, dtype=float)
+        base_point = gs.array(base_point, dtype=float)
+        self._space._check_shape(base_point, "base_point")
+        self._space._check_shape(tangent_vec, "tangent_vec")
+        batch = np.broadcast_shapes(tangent_vec.shape[:-2], base_point.shape[:-2])
+        shape = batch + base_point.shape[-2:]
+        return (
+            np.broadcast_to(tangent_vec, shape).reshape((-1,) + shape[-2:]),
+            np.broadcast_to(base_point, shape).reshape((-1,) + shape[-2:]),
+            shape,
+        )
+
+    def exp(self, tangent_vec, base_point, rtol: float | None = None):
+        r"""Riemannian exponential: the g^N geodesic at time 1.
+
+        Integrates ``X' = A_X(P)``, ``P' = -dH/dX`` from ``(X, A_X^{-1}(V))`` with
+        DOP853 (all batch members in one system). Raises :class:`GeodesicError`
+        if the geodesic reaches a rank-deficient matrix (g^N is incomplete).
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[..., n, m]
+        base_point : array-like, shape=[..., n, m]
+        rtol : float, optional
+            Integrator tolerance; defaults to ``self.rtol``.
+
+        Returns
+        -------
+        end_point : array-like, shape=[..., n, m]
+        """
+        vectors, points, shape = self._prepare(tangent_vec, base_point)
+        if self.depth == 1:
+            return gs.array((points + vectors).reshape(shape))
+        momenta = np.asarray(self.inverse_operator(vectors, points))
+        end = self._integrate(points, momenta, np.array([1.0]), rtol)[-1]
+        return gs.array(end.reshape(shape))
+
+    def geodesic_points(self, tangent_vec, base_point, times):
+        """Points ``exp(t V)`` of one integration, at nonnegative sorted ``times``.
+
+        Returns
+        -------
+        points : array-like, shape=[..., len(times), n, m]
+        """
+        times = np.asarray(times, dtype=float)
+        vectors, points, shape = self._prepare(tangent_vec, base_point)
+        if self.depth == 1:
+            path = points[None] + times[:, None, None, None] * vectors[None]
+        else:
+            momenta = np.asarray(self.inverse_operator(vectors, points))
+            path = self._integrate(points, momenta, times)
+        path = np.moveaxis(path, 0, 1).reshape(shape[:-2] + (len(times),) + shape[-2:])
+        return gs.array(path)
+
+    def log(self, point, base_point):
+        r"""Riemannian logarithm by damped Newton shooting on ``V -> exp_X(V)``.
+
+        Starts from ``V = Y - X``; the Jacobian of exp is taken by forward
+        differences integrated in the same batched solve as exp itself (shared
+        step sizes make it consistent). Stops when
+        ``|exp(V) - Y| <= log_tol * max(1, |Y|)``.
+
+        Raises
+        ------
+        GeodesicError
+            When shooting does not converge (points too far apart, a conjugate
+            point, or the geodesic leaving the full-rank set); the message says
+            which and the residual reached.
+        """
+        targets, points, shape = self._prepare(point, base_point)
+        if self.depth == 1:
+            return gs.array((targets - points).reshape(shape))
+        check_full_rank(targets)
+        n_problems = points.shape[0]
+        k = points.shape[-2] * points.shape[-1]
+        velocity = targets - points
+        tolerance = self.log_tol * np.maximum(1.0, np.linalg.norm(targets, axis=(-2, -1)))
+        residual = self._exp_flat(velocity, points) - targets
+        residual_norm = np.linalg.norm(residual, axis=(-2, -1))
+        for _ in range(self.log_max_iter):
+            active = residual_norm > tolerance
+            if not np.any(active):
+                return gs.array(velocity.reshape(shape))
+            idx = np.flatnonzero(active)
+            v, x = velocity[idx], points[idx]
+            step = 1e-7 * np.maximum(1.0, np.linalg.norm(v, axis=(-2, -1)))
+            basis = np.eye(k).reshape((k,) + points.shape[-2:])
+            perturbed = v[:, None] + step[:, None, None, None] * basis[None]
+            batch = np.concatenate([v[:, None], perturbed], axis=1)
+            ends = self._exp_flat(
+                batch.reshape((-1,) + points.shape[-2:]),
+                np.repeat(x, k + 1, axis=0),
+            ).reshape(batch.shape)
+            jacobian = (ends[:, 1:] - ends[:, :1]).reshape(len(idx), k, k)
+            jacobian = np.swapaxes(jacobian, -1, -2) / step[:, None, None]
+            res = (ends[:, 0] - targets[idx]).reshape(len(idx), k)
+            if np.any(np.linalg.cond(jacobian) > 1e12):
+                raise GeodesicError(
+                    "log: the differential of exp is singular along the shooting "
+                    "path (conjugate point); the points may be too far apart"
+                )
+            delta = -np.linalg.solve(jacobian, res[..., None])[..., 0]
+            delta = delta.reshape(v.shape)
+            current = np.linalg.norm(res, axis=-1)
+            alpha = np.ones(len(idx))
+            accepted = np.zeros(len(idx), dtype=bool)
+            for _ in range(12):
+                todo = ~accepted
+                candidate = v[todo] + alpha[todo, None, None] * delta[todo]
+                try:
+                    new_res = self._exp_flat(candidate, x[todo]) - targets[idx][todo]
+                    new_norm = np.linalg.norm(new_res, axis=(-2, -1))
+                except GeodesicError:
+                    new_norm = np.full(int(todo.sum()), np.inf)
+                    new_res = None
+                better = new_norm < current[todo]
+                sub = np.flatnonzero(todo)[better]
+                velocity[idx[sub]] = candidate[better]
+                residual_norm[idx[sub]] = new_norm[better]
+                accepted[sub] = True
+                alpha[todo] *= 0.5
+                if accepted.all():
+                    break
+            if not accepted.all():
+                raise GeodesicError(
+                    "log: damped Newton shooting stalled (no step reduces the "
+                    f"residual {current[~accepted].max():.2e}); the points may be "
+                    "beyond the reach of a minimizing geodesic"
+                )
+        raise GeodesicError(
+            f"log: shooting did not converge in {self.log_max_iter} iterations "
+            f"(residual {residual_norm.max():.2e}, tolerance {tolerance.max():.2e}) "
+            f"for {n_problems} problem(s)"
+        )
+
+    def _exp_flat(self, vectors, points):
+        momenta = np.asarray(self.inverse_operator(vectors, points))
+        return self._integrate(points, momenta, np.array([1.0]))[-1]
+
+    def squared_dist(self, point_a, point_b):
+        """``g^N(log, log)`` with ``log`` from shooting.
+
+        Returns
+        -------
+        squared_dist : array-like, shape=[...]
+        """
+        log = self.log(point_b, point_a)
+        return self.squared_norm(log, point_a)
+
+    def dist(self, point_a, point_b):
+        """Geodesic distance ``sqrt(squared_dist)``."""
+        return gs.sqrt(self.squared_dist(point_a, point_b))
+
+    def injectivity_radius(self, base_point=None):
+        """Injectivity radius: infinite for depth 1 (Euclidean); unknown otherwise.
+
+        Raises
+        ------
+        NotImplementedError
+            For depth >= 2, where no closed form is known (the metric is
+            incomplete: geodesics can reach rank-deficient matrices).
+        """
+        if self.depth == 1:
+            radius = gs.array(math.inf)
+            if base_point is not None and base_point.ndim > 2:
+                return gs.broadcast_to(radius, base_point.shape[:-2])
+            return radius
+        raise NotImplementedError(
+            f"the injectivity radius of g^{self.depth} is not known in closed form"
+        )
