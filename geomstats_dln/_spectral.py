@@ -430,7 +430,9 @@ def _kernel(x_same, x_other, s_same, depth):
     )
     same = dln_coefficients(s_same, s_same, depth)
     valid = same > 0.0
-    return np.where(valid[..., None], third / np.where(valid, same, 1.0)[..., None], 0.0)
+    return np.where(
+        valid[..., None], third / np.where(valid, same, 1.0)[..., None], 0.0
+    )
 
 
 def _rotate(frame: _FullFrame, matrix):
@@ -450,9 +452,7 @@ def _hamiltonian_gradient_rotated(frame: _FullFrame, p):
     # K_B[i,k] = 1/2 sum_j D[i,k,j] P_ij P_kj; K_C[j,l] = 1/2 sum_i D'[j,l,i] P_ij P_il
     if frame.depth == math.inf:
         k_left = 0.5 * np.einsum("...ikj,...ij,...kj->...ik", frame.kernel_left, p, p)
-        k_right = 0.5 * np.einsum(
-            "...jli,...ij,...il->...jl", frame.kernel_right, p, p
-        )
+        k_right = 0.5 * np.einsum("...jli,...ij,...il->...jl", frame.kernel_right, p, p)
     else:
         depth, p_t = frame.depth, _transpose(p)
         k_left = np.zeros(p.shape[:-1] + p.shape[-2:-1])
@@ -481,9 +481,11 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
     depth = frame.depth
     rotated = np.zeros(p.shape)
     for q in range(1, depth):
-        rotated = rotated + ((frame.gammas_left[q] * d_left) @ p) * frame.powers_right[
-            depth - 1 - q
-        ][..., None, :]
+        rotated = (
+            rotated
+            + ((frame.gammas_left[q] * d_left) @ p)
+            * frame.powers_right[depth - 1 - q][..., None, :]
+        )
         rotated = rotated + frame.powers_left[depth - 1 - q][..., :, None] * (
             p @ (frame.gammas_right[q] * d_right)
         )

@@ -100,7 +100,9 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         if tuple(point.shape[-2:]) != (self.n, self.m):
             return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
         s = gs.linalg.svd(point, compute_uv=False)
-        finite = gs.all(gs.reshape(gs.abs(point) < math.inf, point.shape[:-2] + (-1,)), -1)
+        finite = gs.all(
+            gs.reshape(gs.abs(point) < math.inf, point.shape[:-2] + (-1,)), -1
+        )
         return gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
 
     def projection(self, point):
@@ -142,7 +144,8 @@ class DLNMetric(RiemannianMetric):
     r"""The DLN metric ``g^N`` on full-rank matrices (MATH §3).
 
     .. math::
-        g^N_X(Z_1, Z_2) = \sum_{ij} \frac{(U^\top Z_1 V)_{ij}(U^\top Z_2 V)_{ij}}{a_{ij}},
+        g^N_X(Z_1, Z_2) = \sum_{ij} \frac{\tilde Z_{1,ij} \tilde Z_{2,ij}}{a_{ij}},
+        \quad \tilde Z = U^\top Z V,
         \quad a_{ij} = \frac{s_i^2 - s_j^2}{s_i^{2/N} - s_j^{2/N}}
 
     with ``X = U diag(s) V^T``; ``a_ij = N s_i^{2(N-1)/N}`` on the diagonal and the
@@ -236,7 +239,9 @@ class DLNMetric(RiemannianMetric):
         n, m = self._space.n, self._space.m
         basis = gs.reshape(gs.eye(n * m), (n * m, n, m))
         batch = base_point.shape[:-2]
-        return gs.broadcast_to(basis, batch + (n * m, n, m)), base_point[..., None, :, :]
+        return gs.broadcast_to(basis, batch + (n * m, n, m)), base_point[
+            ..., None, :, :
+        ]
 
     def cometric_matrix(self, base_point):
         """Matrix of ``A_{N,X}`` in the row-major entry basis of ``Matrices(n, m)``.
@@ -297,8 +302,10 @@ class DLNMetric(RiemannianMetric):
         size = points.size
         y0 = np.concatenate([points.ravel(), momenta.ravel()])
         scale = np.concatenate(
-            [np.full(size, max(np.abs(points).max(), 1e-300)),
-             np.full(size, max(np.abs(momenta).max(), 1e-300))]
+            [
+                np.full(size, max(np.abs(points).max(), 1e-300)),
+                np.full(size, max(np.abs(momenta).max(), 1e-300)),
+            ]
         )
 
         def vector_field(_, y):
@@ -312,8 +319,13 @@ class DLNMetric(RiemannianMetric):
             return np.broadcast_to(points, (len(times),) + shape).copy()
         try:
             solution = solve_ivp(
-                vector_field, (0.0, t_final), y0, method="DOP853", t_eval=times,
-                rtol=rtol, atol=1e-3 * rtol * scale,
+                vector_field,
+                (0.0, t_final),
+                y0,
+                method="DOP853",
+                t_eval=times,
+                rtol=rtol,
+                atol=1e-3 * rtol * scale,
             )
         except ValueError as error:
             raise GeodesicError(
@@ -402,7 +414,9 @@ class DLNMetric(RiemannianMetric):
         n_problems = points.shape[0]
         k = points.shape[-2] * points.shape[-1]
         velocity = targets - points
-        tolerance = self.log_tol * np.maximum(1.0, np.linalg.norm(targets, axis=(-2, -1)))
+        tolerance = self.log_tol * np.maximum(
+            1.0, np.linalg.norm(targets, axis=(-2, -1))
+        )
         residual = self._exp_flat(velocity, points) - targets
         residual_norm = np.linalg.norm(residual, axis=(-2, -1))
         for _ in range(self.log_max_iter):
