@@ -125,7 +125,7 @@ def dln_coefficients(s_left, s_right, depth):
     if depth == 1:
         return anp.ones_like(hi)
     # t = log(x_lo / x_hi) = (2 / N) log(lo / hi); lo = 0 gives t = -inf, ratio 1.
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = (2.0 / depth) * (anp.log(lo) - anp.log(hi))
     equal = log_ratio == 0.0
     safe = anp.where(equal, -1.0, log_ratio)
@@ -228,12 +228,8 @@ def _raw(array):
     return np.asarray(array)
 
 
-def check_full_rank(point, singular_values=None, rtol=None):
-    """Raise ``ValueError`` unless ``point`` [..., n, m] is finite and full rank.
-
-    The rank test is ``s_min > rtol * s_max`` with ``rtol = max(n, m) * eps`` by
-    default (the rule of ``numpy.linalg.matrix_rank``).
-    """
+def check_finite_matrix(point):
+    """Raise ``ValueError`` unless ``point`` is a finite array of shape [..., n, m]."""
     raw = _raw(point)
     if raw.ndim < 2:
         raise ValueError(
@@ -241,6 +237,16 @@ def check_full_rank(point, singular_values=None, rtol=None):
         )
     if not np.all(np.isfinite(raw)):
         raise ValueError(f"point of shape {raw.shape} has non-finite entries")
+    return raw
+
+
+def check_full_rank(point, singular_values=None, rtol=None):
+    """Raise ``ValueError`` unless ``point`` [..., n, m] is finite and full rank.
+
+    The rank test is ``s_min > rtol * s_max`` with ``rtol = max(n, m) * eps`` by
+    default (the rule of ``numpy.linalg.matrix_rank``).
+    """
+    raw = check_finite_matrix(point)
     if singular_values is None:
         singular_values = np.linalg.svd(raw, compute_uv=False)
     s = _raw(singular_values)
@@ -265,6 +271,7 @@ def svd_frame(point, depth) -> SVDFrame:
     point is not full rank.
     """
     depth = check_depth(depth)
+    check_finite_matrix(point)
     transposed = point.shape[-2] > point.shape[-1]
     if transposed:
         point = gs.moveaxis(point, -1, -2)
@@ -347,7 +354,7 @@ class _FullFrame(NamedTuple):
 
 
 def _full_frame(point, depth) -> _FullFrame:
-    point = np.asarray(point, dtype=float)
+    point = check_finite_matrix(np.asarray(point, dtype=float))
     n, m = point.shape[-2:]
     left, s, right_t = np.linalg.svd(point, full_matrices=True)
     check_full_rank(point, s)
