@@ -1,4 +1,4 @@
-"""The spectral calculus against mpmath, the definition and automatic differentiation."""
+"""The spectral calculus against mpmath, the definition and autodiff."""
 
 import math
 
