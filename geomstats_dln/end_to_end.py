@@ -106,14 +106,15 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         return gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
 
     def projection(self, point):
-        """Regularize a matrix to full rank: singular values floored at ``atol s_max``.
+        """Regularize to full rank: singular values floored at ``2 atol max(s_max, 1)``.
 
         The full-rank matrices are dense, so this is a regularization, not a
         projection; points already in the space are returned unchanged.
         """
         self._check_shape(point)
         left, s, right_t = gs.linalg.svd(point, full_matrices=False)
-        floor = gs.atol * gs.maximum(s[..., :1], 1.0)
+        # Twice the threshold of ``belongs``, so that projected points belong.
+        floor = 2.0 * gs.atol * gs.maximum(s[..., :1], 1.0)
         s = gs.where(s < floor, floor, s)
         return gs.matmul(left * s[..., None, :], right_t)
 

@@ -1,0 +1,11 @@
+"""Shared pytest configuration: a fixed random seed for every test."""
+
+import pytest
+
+import geomstats.backend as gs
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seed() -> None:
+    """Seed the numpy/geomstats global random generator before each test."""
+    gs.random.seed(0)

@@ -1,0 +1,183 @@
+"""Tests of the ``geomstats-dln`` command line and of the import-time checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from geomstats_dln import report as report_module
+from geomstats_dln._compat import _numpy_too_new, check_backend
+from geomstats_dln.cli import main
+from geomstats_dln.report import SectionResult, run_report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _stderr_lines(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+def _assert_one_line_error(result, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = _stderr_lines(result)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------
+# report --quick
+# ---------------------------------------------------------------------------
+
+
+def test_report_quick_writes_report_and_figure(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    result = CliRunner().invoke(main, ["report", "--quick", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report_md = out / "report.md"
+    assert result.stdout.strip() == str(report_md)
+    text = report_md.read_text(encoding="utf-8")
+    assert text.startswith("# geomstats-dln numerical report")
+    for item in ("geomstats-dln", "geomstats", "numpy", "seed", "date", "quick"):
+        assert f"| {item} |" in text
+    assert "End-to-end matrices" in text
+    assert "![end_to_end_geodesics.png](end_to_end_geodesics.png)" in text
+    png = out / "end_to_end_geodesics.png"
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    # Every numerical check of the report passes.
+    assert "| FAIL |" not in text, text
+
+
+def test_report_default_output_folder(tmp_path: Path, monkeypatch) -> None:
+    def tiny(ctx):
+        return SectionResult(title="tiny", body="body")
+
+    monkeypatch.setattr(report_module, "SECTIONS", [tiny])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["report", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "dln-report" / "report.md").read_text(encoding="utf-8")
+    assert "| seed | 3 |" in text
+    assert "## 1. tiny" in text
+
+
+def test_run_report_reseeds_each_section(tmp_path: Path) -> None:
+    import numpy as np
+
+    draws = []
+
+    def draw(ctx):
+        draws.append(np.random.rand())
+        return SectionResult(title="draw", body=str(draws[-1]))
+
+    run_report(tmp_path, seed=5, quick=True, sections=[draw, draw], progress=False)
+    assert draws[0] == draws[1]
+
+
+# ---------------------------------------------------------------------------
+# Bad arguments: exit code 2 and one line on stderr.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--seed", "abc"],
+        ["report", "--seed", "-1"],
+        ["report", "--no-such-option"],
+        ["no-such-command"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    _assert_one_line_error(result)
+
+
+def test_output_is_a_file_exits_2(tmp_path: Path) -> None:
+    target = tmp_path / "file.txt"
+    target.write_text("not a folder")
+    result = CliRunner().invoke(main, ["report", "--quick", "-o", str(target)])
+    _assert_one_line_error(result)
+
+
+def test_value_error_in_section_exits_2(tmp_path: Path, monkeypatch) -> None:
+    def broken(ctx):
+        raise ValueError("bad size\n  (spread over two lines)")
+
+    monkeypatch.setattr(report_module, "SECTIONS", [broken])
+    result = CliRunner().invoke(main, ["report", "-o", str(tmp_path)])
+    line = _assert_one_line_error(result)
+    assert line == "error: bad size (spread over two lines)"
+
+
+def test_help_exits_0() -> None:
+    result = CliRunner().invoke(main, ["report", "--help"])
+    assert result.exit_code == 0
+    assert "--quick" in result.output
+
+
+def _run_module(*args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_python_dash_m_entry_point() -> None:
+    ok = _run_module("-m", "geomstats_dln", "--help")
+    assert ok.returncode == 0, ok.stderr
+    assert "report" in ok.stdout
+    bad = _run_module("-m", "geomstats_dln", "report", "--seed", "abc")
+    assert bad.returncode == 2
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), bad.stderr
+
+
+# ---------------------------------------------------------------------------
+# Import-time environment checks (they run before the CLI can start).
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "autograd"])
+def test_supported_backends_accepted(backend: str) -> None:
+    assert check_backend(backend) == backend
+
+
+def test_unsupported_backend_rejected() -> None:
+    with pytest.raises(ImportError, match="GEOMSTATS_BACKEND='pytorch'"):
+        check_backend("pytorch")
+
+
+def test_unsupported_backend_at_import() -> None:
+    proc = _run_module(
+        "-c", "import geomstats_dln", env={"GEOMSTATS_BACKEND": "tensorflow"}
+    )
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr
+    assert "supports the geomstats backends numpy or autograd" in proc.stderr
+
+
+def test_numpy_without_trapz_gives_clear_error() -> None:
+    # Simulate numpy >= 2.4, which removed numpy.trapz (used by geomstats 2.8.0).
+    code = "import numpy\ndel numpy.trapz\nimport geomstats_dln\n"
+    proc = _run_module("-c", code)
+    assert proc.returncode != 0
+    assert 'pip install "numpy<2.4"' in proc.stderr
+    assert "trapz" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("version", "too_new"),
+    [("1.26.4", False), ("2.3.5", False), ("2.4.0", True), ("2.10.1", True)],
+)
+def test_numpy_version_comparison(version: str, too_new: bool) -> None:
+    assert _numpy_too_new(version) is too_new
