@@ -23,7 +23,8 @@ Divided differences are evaluated in forms that keep full relative accuracy when
 singular values collide: ``expm1`` ratios for the first, and for the second the
 difference quotient over the widest pair with a fall-back, for nearly equal
 triples, to Opitz' formula ``f[x1, x2, x3] = f(J)_{13}`` with ``J`` the bidiagonal
-matrix of the nodes (an exact positive matrix power for finite depth).
+matrix of the nodes (an exact positive matrix power for finite depth) or a short
+Taylor series of ``exp`` (infinite depth).
 
 The functions used by the metric (:func:`dln_coefficients`, :func:`svd_frame`,
 :func:`apply_operator`) only use operations that ``autograd`` differentiates; the
@@ -38,7 +39,6 @@ from typing import NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
-import scipy.linalg
 
 import geomstats.backend as gs
 
@@ -87,7 +87,7 @@ def power_coordinates(singular_values, depth):
     return singular_values ** (2.0 / depth)
 
 
-def dln_coefficients(s_left, s_right, depth):
+def dln_coefficients(s_left, s_right, depth, xp=anp):
     r"""Coefficients ``a_ij = a(s_i, s_j)`` of the operator ``A_{N,X}`` (MATH §3).
 
     .. math::
@@ -106,6 +106,9 @@ def dln_coefficients(s_left, s_right, depth):
     s_left : array-like, shape=[..., n]
     s_right : array-like, shape=[..., m]
     depth : int or math.inf
+    xp : module
+        Array namespace: ``autograd.numpy`` (default, differentiable) or ``numpy``
+        (faster, for the geodesic integrator).
 
     Returns
     -------
@@ -113,23 +116,23 @@ def dln_coefficients(s_left, s_right, depth):
     """
     s_i = s_left[..., :, None]
     s_j = s_right[..., None, :]
-    hi = anp.maximum(s_i, s_j)
-    lo = anp.minimum(s_i, s_j)
+    hi = xp.maximum(s_i, s_j)
+    lo = xp.minimum(s_i, s_j)
     if depth == math.inf:
         # a = hi^2 * expm1(T) / T with T = 2 log(lo / hi) <= 0.
-        log_ratio = 2.0 * (anp.log(lo) - anp.log(hi))
+        log_ratio = 2.0 * (xp.log(lo) - xp.log(hi))
         equal = log_ratio == 0.0
-        safe = anp.where(equal, -1.0, log_ratio)
-        ratio = anp.where(equal, 1.0, anp.expm1(safe) / safe)
+        safe = xp.where(equal, -1.0, log_ratio)
+        ratio = xp.where(equal, 1.0, xp.expm1(safe) / safe)
         return hi**2 * ratio
     if depth == 1:
-        return anp.ones_like(hi)
+        return xp.ones_like(hi)
     # t = log(x_lo / x_hi) = (2 / N) log(lo / hi); lo = 0 gives t = -inf, ratio 1.
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = (2.0 / depth) * (anp.log(lo) - anp.log(hi))
+        log_ratio = (2.0 / depth) * (xp.log(lo) - xp.log(hi))
     equal = log_ratio == 0.0
-    safe = anp.where(equal, -1.0, log_ratio)
-    ratio = anp.where(equal, float(depth), anp.expm1(depth * safe) / anp.expm1(safe))
+    safe = xp.where(equal, -1.0, log_ratio)
+    ratio = xp.where(equal, float(depth), xp.expm1(depth * safe) / xp.expm1(safe))
     return hi ** (2.0 * (depth - 1) / depth) * ratio
 
 
@@ -158,7 +161,7 @@ def second_divided_difference(x1, x2, x3, depth):
     cancellation error is ``O(eps / width)``; triples narrower than a relative width
     of 1e-3 use Opitz' formula ``f(J)_{13}`` instead, ``J`` the upper bidiagonal
     matrix with the nodes on its diagonal (an exact positive matrix power for
-    finite depth, a shifted ``expm`` of a tiny matrix for ``N = inf``).
+    finite depth, a Taylor series about the middle node for ``N = inf``).
 
     Parameters
     ----------
@@ -191,14 +194,30 @@ def second_divided_difference(x1, x2, x3, depth):
 
 
 def _opitz_second_divided_difference(nodes, depth):
-    """``f[x1, x2, x3] = f(J)[0, 2]`` for a flat batch of node triples [k, 3]."""
-    bidiagonal = np.zeros(nodes.shape[:-1] + (3, 3))
+    """``f[x1, x2, x3]`` for a flat batch of narrow node triples [k, 3].
+
+    Finite depth: Opitz' formula ``f(J)_{13}`` with ``J`` the upper bidiagonal
+    matrix of the nodes, here ``J^N`` (products of positive numbers, exact).
+    ``N = inf``: the series ``e^c sum_k h_k(x - c) / (k + 2)!`` about the middle
+    node ``c`` (``h_k`` complete homogeneous polynomials), whose terms fall by a
+    factor below ``1e-3`` each for the narrow triples passed here.
+    """
     if depth == math.inf:
-        shift = nodes[..., 1]
-        for i in range(3):
-            bidiagonal[..., i, i] = nodes[..., i] - shift
-        bidiagonal[..., 0, 1] = bidiagonal[..., 1, 2] = 1.0
-        return np.exp(shift) * scipy.linalg.expm(bidiagonal)[..., 0, 2]
+        centre = nodes[..., 1]
+        offsets = nodes - centre[..., None]
+        total = np.zeros(centre.shape)
+        # h_k(p1, p2, p3) by the recursion over variables: h^{(v)}_k = sum_j p_v^j
+        # h^{(v-1)}_{k-j}; degrees up to 7 leave a remainder below 1e-24.
+        degrees = 8
+        homogeneous = np.zeros((degrees,) + centre.shape)
+        homogeneous[0] = 1.0
+        for v in range(3):
+            for k in range(1, degrees):
+                homogeneous[k] = homogeneous[k] + offsets[..., v] * homogeneous[k - 1]
+        for k in range(degrees):
+            total = total + homogeneous[k] / math.factorial(k + 2)
+        return np.exp(centre) * total
+    bidiagonal = np.zeros(nodes.shape[:-1] + (3, 3))
     for i in range(3):
         bidiagonal[..., i, i] = nodes[..., i]
     bidiagonal[..., 0, 1] = bidiagonal[..., 1, 2] = 1.0
@@ -353,11 +372,19 @@ class _FullFrame(NamedTuple):
     kernel_right: np.ndarray | None = None  # D' [..., m, m, n]
 
 
-def _full_frame(point, depth) -> _FullFrame:
-    point = check_finite_matrix(np.asarray(point, dtype=float))
+def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
+    point = np.asarray(point, dtype=float)
     n, m = point.shape[-2:]
-    left, s, right_t = np.linalg.svd(point, full_matrices=True)
-    check_full_rank(point, s)
+    try:
+        left, s, right_t = np.linalg.svd(point, full_matrices=True)
+    except np.linalg.LinAlgError:
+        check_finite_matrix(point)
+        raise
+    # Cheap inline rank test: this runs at every step of the geodesic integrator.
+    if rank_rtol is None:
+        rank_rtol = max(n, m) * np.finfo(float).eps
+    if not np.all(s[..., -1] > rank_rtol * s[..., 0]):
+        check_full_rank(point, s, rank_rtol)
     if depth == math.inf and n != m:
         raise ValueError(
             "the infinite-depth metric is degenerate on rectangular matrices; "
@@ -375,29 +402,34 @@ def _full_frame(point, depth) -> _FullFrame:
         left=left,
         right=np.swapaxes(right_t, -1, -2),
         diag=diag,
-        coefficients=dln_coefficients(pad_left, pad_right, depth),
+        coefficients=dln_coefficients(pad_left, pad_right, depth, np),
         depth=depth,
     )
-    with np.errstate(divide="ignore"):
-        x_left = power_coordinates(pad_left, depth)
-        x_right = power_coordinates(pad_right, depth)
+    square = n == m and r == n
+    same_left = frame["coefficients"] if square else None
     if depth == math.inf:
-        kernel = _kernel(x_left, x_right, pad_left, depth)
+        x_left = power_coordinates(pad_left, depth)
+        kernel = _kernel(x_left, x_left, same_left, depth)
         frame.update(kernel_left=kernel, kernel_right=kernel)
-    else:
+        return _FullFrame(**frame)
+    x_left = power_coordinates(pad_left, depth)
+    if same_left is None:
+        same_left = dln_coefficients(pad_left, pad_left, depth, np)
+    frame.update(
+        gammas_left=_power_divided_differences(x_left, same_left, depth),
+        powers_left=_powers(x_left, depth),
+    )
+    if square:
         frame.update(
-            gammas_left=_power_divided_differences(x_left, pad_left, depth),
-            powers_left=_powers(x_left, depth),
+            gammas_right=frame["gammas_left"], powers_right=frame["powers_left"]
         )
-        if n == m:
-            frame.update(
-                gammas_right=frame["gammas_left"], powers_right=frame["powers_left"]
-            )
-        else:
-            frame.update(
-                gammas_right=_power_divided_differences(x_right, pad_right, depth),
-                powers_right=_powers(x_right, depth),
-            )
+    else:
+        x_right = power_coordinates(pad_right, depth)
+        same_right = dln_coefficients(pad_right, pad_right, depth, np)
+        frame.update(
+            gammas_right=_power_divided_differences(x_right, same_right, depth),
+            powers_right=_powers(x_right, depth),
+        )
     return _FullFrame(**frame)
 
 
@@ -406,7 +438,7 @@ def _powers(x, depth):
     return x[None] ** np.arange(depth).reshape((depth,) + (1,) * x.ndim)
 
 
-def _power_divided_differences(x, s, depth):
+def _power_divided_differences(x, a, depth):
     """``[lam^{q/N}]^{[1]}(lam_i, lam_k) = h_{q-1}(x_i, x_k) / h_{N-1}(x_i, x_k)``.
 
     For ``q = 0..N-1``, shape [N, ..., k, k]; the complete homogeneous
@@ -414,7 +446,6 @@ def _power_divided_differences(x, s, depth):
     terms, exact when ``x_i ~ x_k``. Zero on the null-null block (never used).
     """
     x_i, x_k = x[..., :, None], x[..., None, :]
-    a = dln_coefficients(s, s, depth)
     valid = a > 0.0
     inverse_a = np.where(valid, 1.0 / np.where(valid, a, 1.0), 0.0)
     gammas = np.zeros((depth,) + a.shape)
@@ -427,15 +458,14 @@ def _power_divided_differences(x, s, depth):
     return gammas
 
 
-def _kernel(x_same, x_other, s_same, depth):
-    """``f[x_i, x_k, y_j] / a(x_i, x_k)``; zero on the (irrelevant) null-null block."""
+def _kernel(x_same, x_other, same, depth):
+    """``f[x_i, x_k, y_j] / a(x_i, x_k)`` (``same = a(x_i, x_k)``), square only."""
     third = second_divided_difference(
         x_same[..., :, None, None],
         x_same[..., None, :, None],
         x_other[..., None, None, :],
         depth,
     )
-    same = dln_coefficients(s_same, s_same, depth)
     valid = same > 0.0
     return np.where(
         valid[..., None], third / np.where(valid, same, 1.0)[..., None], 0.0
@@ -499,7 +529,7 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
     return rotated
 
 
-def operator_and_hamiltonian_gradient(point, momentum, depth):
+def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
     r"""``(A_X(P), dH/dX)`` for ``H(X, P) = 1/2 <P, A_X(P)>``, from one SVD.
 
     With ``B = X X^T``, ``C = X^T X`` and the Daleckii-Krein formula,
@@ -513,6 +543,9 @@ def operator_and_hamiltonian_gradient(point, momentum, depth):
     point : array-like, shape=[..., n, m]
     momentum : array-like, shape=[..., n, m]
     depth : int or math.inf
+    rank_rtol : float, optional
+        Raise ``ValueError`` when ``s_min <= rank_rtol * s_max`` (used by the
+        geodesic integrator to stop at the boundary of the full-rank matrices).
 
     Returns
     -------
@@ -522,7 +555,7 @@ def operator_and_hamiltonian_gradient(point, momentum, depth):
         ``dH/dX``.
     """
     depth = check_depth(depth)
-    frame = _full_frame(point, depth)
+    frame = _full_frame(point, depth, rank_rtol)
     rotated = _rotate(frame, np.asarray(momentum, dtype=float))
     velocity = _unrotate(frame, frame.coefficients * rotated)
     gradient = _unrotate(frame, _hamiltonian_gradient_rotated(frame, rotated))

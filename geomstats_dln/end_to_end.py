@@ -172,6 +172,12 @@ class DLNMetric(RiemannianMetric):
         Residual ``|exp(V) - Y| / max(1, |Y|)`` at which shooting stops.
     log_max_iter : int
         Newton iterations before ``log`` raises :class:`GeodesicError`.
+    boundary_rtol : float
+        Geodesics are stopped (:class:`GeodesicError`) when the relative smallest
+        singular value ``s_min / s_max`` falls below this: g^N is incomplete and
+        geodesics reach rank-deficient matrices in finite time.
+    max_evaluations : int
+        Cap on evaluations of the geodesic equation per integration.
     """
 
     def __init__(
@@ -181,6 +187,8 @@ class DLNMetric(RiemannianMetric):
         rtol: float = 1e-11,
         log_tol: float = 1e-10,
         log_max_iter: int = 40,
+        boundary_rtol: float = 1e-7,
+        max_evaluations: int = 100_000,
     ):
         super().__init__(space=space)
         if depth is None:
@@ -189,6 +197,8 @@ class DLNMetric(RiemannianMetric):
         self.rtol = rtol
         self.log_tol = log_tol
         self.log_max_iter = log_max_iter
+        self.boundary_rtol = boundary_rtol
+        self.max_evaluations = max_evaluations
 
     # ------------------------------------------------------------------ operator
     def _frame(self, base_point):
@@ -309,9 +319,21 @@ class DLNMetric(RiemannianMetric):
             ]
         )
 
+        evaluations = 0
+
         def vector_field(_, y):
+            nonlocal evaluations
+            evaluations += 1
+            if evaluations > self.max_evaluations:
+                raise ValueError(
+                    f"more than {self.max_evaluations} evaluations of the geodesic "
+                    "equation (is the geodesic approaching rank-deficient matrices?)"
+                )
             velocity, gradient = operator_and_hamiltonian_gradient(
-                y[:size].reshape(shape), y[size:].reshape(shape), self.depth
+                y[:size].reshape(shape),
+                y[size:].reshape(shape),
+                self.depth,
+                self.boundary_rtol,
             )
             return np.concatenate([velocity.ravel(), -gradient.ravel()])
 

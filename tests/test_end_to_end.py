@@ -92,7 +92,9 @@ def test_metric_matrix_inverts_cometric_batched():
     points = _well_conditioned(rng, 3, batch=(4,))
     metric = EndToEndMatrices(3, depth=3).metric
     product = metric.metric_matrix(points) @ metric.cometric_matrix(points)
-    np.testing.assert_allclose(product, np.broadcast_to(np.eye(9), (4, 9, 9)), atol=1e-11)
+    np.testing.assert_allclose(
+        product, np.broadcast_to(np.eye(9), (4, 9, 9)), atol=1e-11
+    )
 
 
 def test_inner_products_of_a_batch():
@@ -142,7 +144,9 @@ def test_transpose_is_an_isometry():
     metric = EndToEndMatrices(2, 3, depth=3).metric
     metric_t = EndToEndMatrices(3, 2, depth=3).metric
     np.testing.assert_allclose(
-        metric.squared_norm(vec, point), metric_t.squared_norm(vec.T, point.T), rtol=1e-12
+        metric.squared_norm(vec, point),
+        metric_t.squared_norm(vec.T, point.T),
+        rtol=1e-12,
     )
 
 
@@ -184,8 +188,12 @@ def test_exp_agrees_with_lagrangian_geodesic_equation(depth):
         return np.asarray(metric.geodesic_equation(state)).ravel()
 
     solution = solve_ivp(
-        second_order, (0, 1), np.stack([point, vec]).ravel(), method="Radau",
-        rtol=1e-12, atol=1e-13,
+        second_order,
+        (0, 1),
+        np.stack([point, vec]).ravel(),
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-13,
     )
     expected = solution.y[:, -1].reshape(2, 3, 3)[0]
     np.testing.assert_allclose(metric.exp(vec, point), expected, atol=1e-8)
@@ -196,6 +204,7 @@ def test_exp_converges_with_tolerance():
     point = _well_conditioned(rng, 4)
     vec = rng.normal(size=(4, 4))
     metric = EndToEndMatrices(4, depth=4).metric
+    vec = vec / metric.norm(vec, point)
     reference_end = metric.exp(vec, point, rtol=1e-13)
     np.testing.assert_allclose(metric.exp(vec, point), reference_end, atol=1e-8)
 
@@ -269,13 +278,17 @@ def test_geodesic_is_shorter_than_the_straight_line():
     metric = EndToEndMatrices(2, depth=3).metric
     times = np.linspace(0, 1, 401)
     line = point_a + times[:, None, None] * (point_b - point_a)
-    speed = np.sqrt(metric.squared_norm(np.broadcast_to(point_b - point_a, line.shape), line))
+    speed = np.sqrt(
+        metric.squared_norm(np.broadcast_to(point_b - point_a, line.shape), line)
+    )
     line_length = np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times))
     distance = metric.dist(point_a, point_b)
     path = metric.geodesic_points(metric.log(point_b, point_a), point_a, times)
     velocity = np.gradient(path, times, axis=0)
     geodesic_speed = np.sqrt(metric.squared_norm(velocity, path))
-    geodesic_length = np.sum(0.5 * (geodesic_speed[1:] + geodesic_speed[:-1]) * np.diff(times))
+    geodesic_length = np.sum(
+        0.5 * (geodesic_speed[1:] + geodesic_speed[:-1]) * np.diff(times)
+    )
     np.testing.assert_allclose(geodesic_length, distance, rtol=1e-4)
     assert distance < line_length - 1e-6
 
@@ -293,5 +306,7 @@ def test_operator_under_backend_arrays():
     metric = EndToEndMatrices(2, depth=3).metric
     point = gs.array([[2.0, 0.5], [0.0, 1.0]])
     value = metric.squared_norm(gs.array([[1.0, 0.0], [0.0, 0.0]]), point)
-    expected = np.linalg.solve(reference.operator_matrix(np.asarray(point), 3), [1, 0, 0, 0])[0]
+    expected = np.linalg.solve(
+        reference.operator_matrix(np.asarray(point), 3), [1, 0, 0, 0]
+    )[0]
     np.testing.assert_allclose(value, expected, rtol=1e-12)
