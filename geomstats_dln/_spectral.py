@@ -54,6 +54,10 @@ __all__ = [
     "operator_derivative",
 ]
 
+# Array namespace of the differentiable functions: autograd's wrappers cost a few
+# microseconds a call, so they are used only under geomstats' autograd backend.
+_XP = anp if gs.__name__.endswith("autograd") else np
+
 # Relative width below which a triple of nodes is treated by Opitz' formula.
 _TRIPLE_WIDTH = 1e-3
 
@@ -72,7 +76,7 @@ def check_depth(depth: int | float) -> int | float:
     raise ValueError(f"depth must be an integer >= 1 or math.inf, got {depth!r}")
 
 
-def power_coordinates(singular_values, depth):
+def power_coordinates(singular_values, depth, xp=None):
     """Power coordinates ``x = s^{2/N}`` (finite N) or ``x = log s^2`` (N = inf).
 
     Parameters
@@ -82,12 +86,13 @@ def power_coordinates(singular_values, depth):
     depth : int or math.inf
         Depth N.
     """
+    xp = _XP if xp is None else xp
     if depth == math.inf:
-        return 2.0 * anp.log(singular_values)
+        return 2.0 * xp.log(singular_values)
     return singular_values ** (2.0 / depth)
 
 
-def dln_coefficients(s_left, s_right, depth, xp=anp):
+def dln_coefficients(s_left, s_right, depth, xp=None):
     r"""Coefficients ``a_ij = a(s_i, s_j)`` of the operator ``A_{N,X}`` (MATH §3).
 
     .. math::
@@ -106,14 +111,15 @@ def dln_coefficients(s_left, s_right, depth, xp=anp):
     s_left : array-like, shape=[..., n]
     s_right : array-like, shape=[..., m]
     depth : int or math.inf
-    xp : module
-        Array namespace: ``autograd.numpy`` (default, differentiable) or ``numpy``
-        (faster, for the geodesic integrator).
+    xp : module, optional
+        Array namespace: ``numpy`` or ``autograd.numpy``; defaults to the one
+        matching geomstats' backend.
 
     Returns
     -------
     coefficients : array-like, shape=[..., n, m]
     """
+    xp = _XP if xp is None else xp
     s_i = s_left[..., :, None]
     s_j = s_right[..., None, :]
     hi = xp.maximum(s_i, s_j)
@@ -391,43 +397,41 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
             f"got shape {point.shape}"
         )
     r = s.shape[-1]
-    pad_left = np.zeros(s.shape[:-1] + (n,))
-    pad_left[..., :r] = s
-    pad_right = np.zeros(s.shape[:-1] + (m,))
-    pad_right[..., :r] = s
-    diag = np.zeros(point.shape)
-    idx = np.arange(r)
-    diag[..., idx, idx] = s
-    frame = dict(
-        left=left,
-        right=np.swapaxes(right_t, -1, -2),
-        diag=diag,
-        coefficients=dln_coefficients(pad_left, pad_right, depth, np),
-        depth=depth,
-    )
-    square = n == m and r == n
-    same_left = frame["coefficients"] if square else None
+    if n == m:
+        pad_left = pad_right = s
+        diag = s[..., :, None] * np.eye(n)
+    else:
+        pad_left = np.zeros(s.shape[:-1] + (n,))
+        pad_left[..., :r] = s
+        pad_right = np.zeros(s.shape[:-1] + (m,))
+        pad_right[..., :r] = s
+        diag = np.zeros(point.shape)
+        diag[..., np.arange(r), np.arange(r)] = s
+    frame = dict(left=left, right=np.swapaxes(right_t, -1, -2), diag=diag, depth=depth)
     if depth == math.inf:
-        x_left = power_coordinates(pad_left, depth)
-        kernel = _kernel(x_left, x_left, same_left, depth)
-        frame.update(kernel_left=kernel, kernel_right=kernel)
-        return _FullFrame(**frame)
-    x_left = power_coordinates(pad_left, depth)
-    if same_left is None:
-        same_left = dln_coefficients(pad_left, pad_left, depth, np)
+        coefficients = dln_coefficients(s, s, depth, np)
+        x = power_coordinates(s, depth, np)
+        kernel = _kernel(x, x, coefficients, depth)
+        return _FullFrame(
+            coefficients=coefficients, kernel_left=kernel, kernel_right=kernel, **frame
+        )
+    x_left = pad_left ** (2.0 / depth)
+    table_left = _homogeneous_table(x_left, depth)
     frame.update(
-        gammas_left=_power_divided_differences(x_left, same_left, depth),
+        gammas_left=_power_divided_differences(table_left),
         powers_left=_powers(x_left, depth),
     )
-    if square:
+    if n == m:
         frame.update(
-            gammas_right=frame["gammas_left"], powers_right=frame["powers_left"]
+            coefficients=table_left[-1],
+            gammas_right=frame["gammas_left"],
+            powers_right=frame["powers_left"],
         )
     else:
-        x_right = power_coordinates(pad_right, depth)
-        same_right = dln_coefficients(pad_right, pad_right, depth, np)
+        x_right = pad_right ** (2.0 / depth)
         frame.update(
-            gammas_right=_power_divided_differences(x_right, same_right, depth),
+            coefficients=dln_coefficients(pad_left, pad_right, depth, np),
+            gammas_right=_power_divided_differences(_homogeneous_table(x_right, depth)),
             powers_right=_powers(x_right, depth),
         )
     return _FullFrame(**frame)
@@ -438,23 +442,34 @@ def _powers(x, depth):
     return x[None] ** np.arange(depth).reshape((depth,) + (1,) * x.ndim)
 
 
-def _power_divided_differences(x, a, depth):
-    """``[lam^{q/N}]^{[1]}(lam_i, lam_k) = h_{q-1}(x_i, x_k) / h_{N-1}(x_i, x_k)``.
+def _homogeneous_table(x, depth):
+    """``h_q(x_i, x_k) = sum_{a+b=q} x_i^a x_k^b`` for ``q = 0..N-1``: [N, ..., k, k].
 
-    For ``q = 0..N-1``, shape [N, ..., k, k]; the complete homogeneous
-    polynomials ``h_q(x_i, x_k) = x_i h_{q-1} + x_k^q`` are sums of positive
-    terms, exact when ``x_i ~ x_k``. Zero on the null-null block (never used).
+    ``h_{N-1}(x_i, x_k) = a_ik`` (the sum form of MATH §3). Sums of positive terms,
+    by the recursion ``h_q = x_i h_{q-1} + x_k^q``: exact when ``x_i ~ x_k``.
     """
     x_i, x_k = x[..., :, None], x[..., None, :]
+    table = np.empty((depth,) + x_i.shape[:-1] + x_k.shape[-1:])
+    table[0] = 1.0
+    power_k = np.ones(table.shape[1:])
+    for q in range(1, depth):
+        power_k = power_k * x_k
+        table[q] = x_i * table[q - 1] + power_k
+    return table
+
+
+def _power_divided_differences(table):
+    """``[lam^{q/N}]^{[1]}(lam_i, lam_k) = h_{q-1}(x_i, x_k) / h_{N-1}(x_i, x_k)``.
+
+    For ``q = 0..N-1``, shape [N, ..., k, k], from :func:`_homogeneous_table`.
+    Zero on the null-null block of a rectangular point (where ``a = 0``; never
+    used: the perturbations of ``X X^T`` or ``X^T X`` vanish there).
+    """
+    a = table[-1]
     valid = a > 0.0
     inverse_a = np.where(valid, 1.0 / np.where(valid, a, 1.0), 0.0)
-    gammas = np.zeros((depth,) + a.shape)
-    homogeneous = np.ones(a.shape)  # h_0
-    power_k = np.ones(a.shape)
-    for q in range(1, depth):
-        gammas[q] = homogeneous * inverse_a
-        power_k = power_k * x_k
-        homogeneous = x_i * homogeneous + power_k
+    gammas = np.zeros(table.shape)
+    gammas[1:] = table[:-1] * inverse_a
     return gammas
 
 
@@ -491,17 +506,12 @@ def _hamiltonian_gradient_rotated(frame: _FullFrame, p):
         k_left = 0.5 * np.einsum("...ikj,...ij,...kj->...ik", frame.kernel_left, p, p)
         k_right = 0.5 * np.einsum("...jli,...ij,...il->...jl", frame.kernel_right, p, p)
     else:
-        depth, p_t = frame.depth, _transpose(p)
-        k_left = np.zeros(p.shape[:-1] + p.shape[-2:-1])
-        k_right = np.zeros(p.shape[:-2] + p.shape[-1:] * 2)
-        for q in range(1, depth):  # q = N - p for the left, q = p - 1 for the right
-            k_left = k_left + frame.gammas_left[q] * (
-                (p * frame.powers_right[depth - 1 - q][..., None, :]) @ p_t
-            )
-            k_right = k_right + frame.gammas_right[q] * (
-                (p_t * frame.powers_left[depth - 1 - q][..., None, :]) @ p
-            )
-        k_left, k_right = 0.5 * k_left, 0.5 * k_right
+        # sum over q = 1..N-1 of gammas[q] * (P diag(powers[N-1-q]) P^T), stacked on q.
+        p_t = _transpose(p)
+        right_weights = frame.powers_right[-2::-1][..., None, :]
+        left_weights = frame.powers_left[-2::-1][..., None, :]
+        k_left = 0.5 * np.sum(frame.gammas_left[1:] * ((p * right_weights) @ p_t), 0)
+        k_right = 0.5 * np.sum(frame.gammas_right[1:] * ((p_t * left_weights) @ p), 0)
     return 2.0 * (k_left @ frame.diag + frame.diag @ k_right)
 
 
@@ -515,18 +525,14 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
         return rotated + np.einsum(
             "...jli,...il,...lj->...ij", frame.kernel_right, p, d_right
         )
-    depth = frame.depth
-    rotated = np.zeros(p.shape)
-    for q in range(1, depth):
-        rotated = (
-            rotated
-            + ((frame.gammas_left[q] * d_left) @ p)
-            * frame.powers_right[depth - 1 - q][..., None, :]
-        )
-        rotated = rotated + frame.powers_left[depth - 1 - q][..., :, None] * (
-            p @ (frame.gammas_right[q] * d_right)
-        )
-    return rotated
+    # sum over q = 1..N-1, stacked on a leading axis.
+    left_terms = ((frame.gammas_left[1:] * d_left) @ p) * frame.powers_right[-2::-1][
+        ..., None, :
+    ]
+    right_terms = frame.powers_left[-2::-1][..., :, None] * (
+        p @ (frame.gammas_right[1:] * d_right)
+    )
+    return np.sum(left_terms + right_terms, axis=0)
 
 
 def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
