@@ -367,7 +367,8 @@ class _FullFrame(NamedTuple):
 
     left: np.ndarray  # U [..., n, n]
     right: np.ndarray  # V [..., m, m]
-    diag: np.ndarray  # S [..., n, m], diag(s)
+    diag: np.ndarray | None  # S [..., n, m] = diag(s); None for square points
+    singular_values: np.ndarray  # s [..., r]
     coefficients: np.ndarray  # a(lamU_i, lamV_j) [..., n, m]
     depth: int | float
     gammas_left: np.ndarray | None = None  # [N, ..., n, n]
@@ -399,7 +400,7 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
     r = s.shape[-1]
     if n == m:
         pad_left = pad_right = s
-        diag = s[..., :, None] * np.eye(n)
+        diag = None  # multiplications by diag(s) are broadcasts (hot path)
     else:
         pad_left = np.zeros(s.shape[:-1] + (n,))
         pad_left[..., :r] = s
@@ -407,7 +408,13 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
         pad_right[..., :r] = s
         diag = np.zeros(point.shape)
         diag[..., np.arange(r), np.arange(r)] = s
-    frame = dict(left=left, right=np.swapaxes(right_t, -1, -2), diag=diag, depth=depth)
+    frame = dict(
+        left=left,
+        right=np.swapaxes(right_t, -1, -2),
+        diag=diag,
+        singular_values=s,
+        depth=depth,
+    )
     if depth == math.inf:
         coefficients = dln_coefficients(s, s, depth, np)
         x = power_coordinates(s, depth, np)
@@ -499,6 +506,20 @@ def _transpose(matrix):
     return np.swapaxes(matrix, -1, -2)
 
 
+def _times_diag(frame: _FullFrame, matrix):
+    """``matrix @ S`` for ``matrix`` [..., n, n], ``S = diag(s)`` [..., n, m]."""
+    if frame.diag is None:
+        return matrix * frame.singular_values[..., None, :]
+    return matrix @ frame.diag
+
+
+def _diag_times(frame: _FullFrame, matrix):
+    """``S @ matrix`` for ``matrix`` [..., m, m], ``S = diag(s)`` [..., n, m]."""
+    if frame.diag is None:
+        return frame.singular_values[..., :, None] * matrix
+    return frame.diag @ matrix
+
+
 def _hamiltonian_gradient_rotated(frame: _FullFrame, p):
     """``U^T (dH/dX) V = 2 (K_B S + S K_C)`` in the frame (``p = U^T P V``)."""
     # K_B[i,k] = 1/2 sum_j D[i,k,j] P_ij P_kj; K_C[j,l] = 1/2 sum_i D'[j,l,i] P_ij P_il
@@ -512,14 +533,14 @@ def _hamiltonian_gradient_rotated(frame: _FullFrame, p):
         left_weights = frame.powers_left[-2::-1][..., None, :]
         k_left = 0.5 * np.sum(frame.gammas_left[1:] * ((p * right_weights) @ p_t), 0)
         k_right = 0.5 * np.sum(frame.gammas_right[1:] * ((p_t * left_weights) @ p), 0)
-    return 2.0 * (k_left @ frame.diag + frame.diag @ k_right)
+    return 2.0 * (_times_diag(frame, k_left) + _diag_times(frame, k_right))
 
 
 def _operator_derivative_rotated(frame: _FullFrame, v, p):
     """``U^T dA_X[V](P) V`` in the frame (``v``, ``p`` rotated)."""
-    diag_t = _transpose(frame.diag)
-    d_left = v @ diag_t + frame.diag @ _transpose(v)  # U^T dB U
-    d_right = _transpose(v) @ frame.diag + diag_t @ v  # V^T dC V
+    v_t = _transpose(v)
+    d_left = _transpose(_diag_times(frame, v_t)) + _diag_times(frame, v_t)  # U^T dB U
+    d_right = _times_diag(frame, v_t) + _transpose(_times_diag(frame, v_t))  # V^T dC V
     if frame.depth == math.inf:
         rotated = np.einsum("...ikj,...ik,...kj->...ij", frame.kernel_left, d_left, p)
         return rotated + np.einsum(
