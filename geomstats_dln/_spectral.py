@@ -34,7 +34,10 @@ NumPy code evaluated in the full SVD frame.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import autograd.numpy as anp
@@ -289,6 +292,42 @@ def check_full_rank(point, singular_values=None, rtol=None):
         )
 
 
+# Batches at least this large are split over threads: LAPACK releases the GIL and
+# numpy's batched SVD otherwise runs on one core.
+_PARALLEL_SVD_MIN_BATCH = 2048
+
+
+@functools.cache
+def _svd_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+
+
+def _thin_svd(point):
+    """Thin SVD ``(U, s, V^T)`` of [..., n, m]; large plain batches use all cores."""
+    batch = int(np.prod(point.shape[:-2], dtype=int))
+    workers = os.cpu_count() or 1
+    if (
+        type(point) is not np.ndarray  # autograd boxes: keep the traced path
+        or batch < _PARALLEL_SVD_MIN_BATCH
+        or workers == 1
+    ):
+        return gs.linalg.svd(point, full_matrices=False)
+    flat = point.reshape((batch,) + point.shape[-2:])
+    parts = _svd_pool().map(
+        functools.partial(np.linalg.svd, full_matrices=False),
+        np.array_split(flat, workers),
+    )
+    left, singular_values, right_t = (
+        np.concatenate(a) for a in zip(*parts, strict=True)
+    )
+    shape = point.shape[:-2]
+    return (
+        left.reshape(shape + left.shape[-2:]),
+        singular_values.reshape(shape + singular_values.shape[-1:]),
+        right_t.reshape(shape + right_t.shape[-2:]),
+    )
+
+
 def svd_frame(point, depth) -> SVDFrame:
     """Thin SVD of ``point`` [..., n, m] with ``a_ij`` (one SVD per base point).
 
@@ -300,7 +339,7 @@ def svd_frame(point, depth) -> SVDFrame:
     transposed = point.shape[-2] > point.shape[-1]
     if transposed:
         point = gs.moveaxis(point, -1, -2)
-    left, singular_values, right_t = gs.linalg.svd(point, full_matrices=False)
+    left, singular_values, right_t = _thin_svd(point)
     check_full_rank(point, singular_values)
     if depth == math.inf and point.shape[-2] != point.shape[-1]:
         raise ValueError(

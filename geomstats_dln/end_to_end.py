@@ -434,6 +434,15 @@ class DLNMetric(RiemannianMetric):
         if self.depth == 1:
             return gs.array((targets - points).reshape(shape))
         check_full_rank(targets)
+        if targets.shape[-1] == targets.shape[-2]:
+            # det never vanishes on a path of invertible matrices: the two signs
+            # are different components, joined by no geodesic.
+            split = np.sign(np.linalg.det(targets)) != np.sign(np.linalg.det(points))
+            if np.any(split):
+                raise GeodesicError(
+                    "log: the points lie in different components of the invertible "
+                    "matrices (det of opposite signs); no geodesic joins them"
+                )
         n_problems = points.shape[0]
         k = points.shape[-2] * points.shape[-1]
         velocity = targets - points
