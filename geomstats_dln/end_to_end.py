@@ -433,6 +433,7 @@ class DLNMetric(RiemannianMetric):
         targets, points, shape = self._prepare(point, base_point)
         if self.depth == 1:
             return gs.array((targets - points).reshape(shape))
+        check_full_rank(points)
         check_full_rank(targets)
         if targets.shape[-1] == targets.shape[-2]:
             # det never vanishes on a path of invertible matrices: the two signs
