@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
+import scipy.linalg
 
 import geomstats.backend as gs
 
@@ -418,14 +419,27 @@ class _FullFrame(NamedTuple):
     kernel_right: np.ndarray | None = None  # D' [..., m, m, n]
 
 
-def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
-    point = np.asarray(point, dtype=float)
-    n, m = point.shape[-2:]
+def _full_svd(point):
+    """Full SVD; a single matrix goes straight to LAPACK ``dgesdd``.
+
+    The geodesic integrator calls this at every step on one small matrix, where
+    ``numpy.linalg.svd``'s Python wrapper costs as much as the factorization.
+    """
+    if point.ndim == 2:
+        left, s, right_t, info = scipy.linalg.lapack.dgesdd(point)
+        if info == 0:
+            return left, s, right_t
     try:
-        left, s, right_t = np.linalg.svd(point, full_matrices=True)
+        return np.linalg.svd(point, full_matrices=True)
     except np.linalg.LinAlgError:
         check_finite_matrix(point)
         raise
+
+
+def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
+    point = np.asarray(point, dtype=float)
+    n, m = point.shape[-2:]
+    left, s, right_t = _full_svd(point)
     # Cheap inline rank test: this runs at every step of the geodesic integrator.
     if rank_rtol is None:
         rank_rtol = max(n, m) * np.finfo(float).eps
@@ -464,7 +478,7 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
     x_left = pad_left ** (2.0 / depth)
     table_left = _homogeneous_table(x_left, depth)
     frame.update(
-        gammas_left=_power_divided_differences(table_left),
+        gammas_left=_power_divided_differences(table_left, has_null=n > r),
         powers_left=_powers(x_left, depth),
     )
     if n == m:
@@ -477,15 +491,22 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
         x_right = pad_right ** (2.0 / depth)
         frame.update(
             coefficients=dln_coefficients(pad_left, pad_right, depth, np),
-            gammas_right=_power_divided_differences(_homogeneous_table(x_right, depth)),
+            gammas_right=_power_divided_differences(
+                _homogeneous_table(x_right, depth), has_null=m > r
+            ),
             powers_right=_powers(x_right, depth),
         )
     return _FullFrame(**frame)
 
 
+@functools.cache
+def _exponents(depth, ndim):
+    return np.arange(float(depth)).reshape((depth,) + (1,) * ndim)
+
+
 def _powers(x, depth):
     """``x^q`` for ``q = 0..N-1`` (``0^0 = 1``), shape [N, ..., k]."""
-    return x[None] ** np.arange(depth).reshape((depth,) + (1,) * x.ndim)
+    return x[None] ** _exponents(depth, x.ndim)
 
 
 def _homogeneous_table(x, depth):
@@ -504,7 +525,7 @@ def _homogeneous_table(x, depth):
     return table
 
 
-def _power_divided_differences(table):
+def _power_divided_differences(table, has_null=True):
     """``[lam^{q/N}]^{[1]}(lam_i, lam_k) = h_{q-1}(x_i, x_k) / h_{N-1}(x_i, x_k)``.
 
     For ``q = 0..N-1``, shape [N, ..., k, k], from :func:`_homogeneous_table`.
@@ -512,10 +533,12 @@ def _power_divided_differences(table):
     used: the perturbations of ``X X^T`` or ``X^T X`` vanish there).
     """
     a = table[-1]
-    valid = a > 0.0
-    inverse_a = np.where(valid, 1.0 / np.where(valid, a, 1.0), 0.0)
     gammas = np.zeros(table.shape)
-    gammas[1:] = table[:-1] * inverse_a
+    if has_null:
+        valid = a > 0.0
+        gammas[1:] = table[:-1] * np.where(valid, 1.0 / np.where(valid, a, 1.0), 0.0)
+    else:
+        gammas[1:] = table[:-1] / a
     return gammas
 
 
@@ -570,8 +593,20 @@ def _hamiltonian_gradient_rotated(frame: _FullFrame, p):
         p_t = _transpose(p)
         right_weights = frame.powers_right[-2::-1][..., None, :]
         left_weights = frame.powers_left[-2::-1][..., None, :]
-        k_left = 0.5 * np.sum(frame.gammas_left[1:] * ((p * right_weights) @ p_t), 0)
-        k_right = 0.5 * np.sum(frame.gammas_right[1:] * ((p_t * left_weights) @ p), 0)
+        if frame.gammas_left is frame.gammas_right:
+            # Square point: both sides in one stacked product (fewer small calls).
+            products = (
+                np.stack([p * right_weights, p_t * left_weights])
+                @ np.stack([p_t, p])[:, None]
+            )
+            k_left, k_right = 0.5 * np.sum(frame.gammas_left[1:] * products, 1)
+        else:
+            k_left = 0.5 * np.sum(
+                frame.gammas_left[1:] * ((p * right_weights) @ p_t), 0
+            )
+            k_right = 0.5 * np.sum(
+                frame.gammas_right[1:] * ((p_t * left_weights) @ p), 0
+            )
     return 2.0 * (_times_diag(frame, k_left) + _diag_times(frame, k_right))
 
 
@@ -593,6 +628,38 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
         p @ (frame.gammas_right[1:] * d_right)
     )
     return np.sum(left_terms + right_terms, axis=0)
+
+
+def _square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
+    """:func:`operator_and_hamiltonian_gradient` for one square matrix, finite depth.
+
+    The same formulas as the general path (:func:`_full_frame`,
+    :func:`_hamiltonian_gradient_rotated`) written with as few NumPy calls as
+    possible: the geodesic integrator spends its time here, on small matrices,
+    where call overhead outweighs arithmetic. Tested against the general path.
+    """
+    left, s, right_t = _full_svd(point)
+    if rank_rtol is None:
+        rank_rtol = point.shape[0] * np.finfo(float).eps
+    if not s[-1] > rank_rtol * s[0]:
+        check_full_rank(point, s, rank_rtol)
+    x = s ** (2.0 / depth)
+    powers = x ** _exponents(depth, 1)  # powers[q] = x^q
+    x_i = x[:, None]
+    table = [np.ones((len(x), len(x)))]  # table[q] = h_q(x_i, x_k)
+    for q in range(1, depth):
+        table.append(x_i * table[-1] + powers[q])
+    coefficients = table[-1]
+    p = left.T @ momentum @ right_t.T
+    p_t = p.T
+    k_left = k_right = 0.0  # 2 K_B and 2 K_C of the general path
+    for q in range(1, depth):
+        gamma = table[q - 1] / coefficients
+        weight = powers[depth - 1 - q]
+        k_left = k_left + gamma * ((p * weight) @ p_t)
+        k_right = k_right + gamma * ((p_t * weight) @ p)
+    gradient = k_left * s + s[:, None] * k_right
+    return left @ (coefficients * p) @ right_t, left @ gradient @ right_t
 
 
 def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
@@ -621,10 +688,17 @@ def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
         ``dH/dX``.
     """
     depth = check_depth(depth)
+    point = np.asarray(point, dtype=float)
+    if point.ndim == 2 and point.shape[0] == point.shape[1] and depth != math.inf:
+        return _square_operator_and_hamiltonian_gradient(
+            point, np.asarray(momentum, dtype=float), depth, rank_rtol
+        )
     frame = _full_frame(point, depth, rank_rtol)
     rotated = _rotate(frame, np.asarray(momentum, dtype=float))
-    velocity = _unrotate(frame, frame.coefficients * rotated)
-    gradient = _unrotate(frame, _hamiltonian_gradient_rotated(frame, rotated))
+    both = np.stack(
+        [frame.coefficients * rotated, _hamiltonian_gradient_rotated(frame, rotated)]
+    )
+    velocity, gradient = _unrotate(frame, both)
     return velocity, gradient
 
 

@@ -233,3 +233,20 @@ def test_infinite_depth_rejects_rectangular():
 def test_depth_validation(bad):
     with pytest.raises((ValueError, TypeError), match="depth"):
         spectral.check_depth(bad)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6])
+def test_single_matrix_fast_path_matches_batched_path(depth):
+    # One square matrix takes a leaner code path than a batch; both must agree.
+    rng = np.random.default_rng(6)
+    points = rng.normal(size=(2, 4, 4)) + np.eye(4)
+    momenta = rng.normal(size=(2, 4, 4))
+    velocity, gradient = spectral.operator_and_hamiltonian_gradient(
+        points, momenta, depth
+    )
+    for k in range(2):
+        single = spectral.operator_and_hamiltonian_gradient(
+            points[k], momenta[k], depth
+        )
+        np.testing.assert_allclose(single[0], velocity[k], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(single[1], gradient[k], rtol=1e-12, atol=1e-12)
