@@ -310,6 +310,9 @@ class DLNMetric(RiemannianMetric):
         """Integrate the Hamiltonian flow of a flat batch [k, n, m] to ``times``."""
         rtol = self.rtol if rtol is None else rtol
         shape = points.shape
+        # A single problem is integrated as a 2-D matrix: the force has a lean
+        # path for one square matrix.
+        field_shape = shape[1:] if shape[0] == 1 else shape
         size = points.size
         y0 = np.concatenate([points.ravel(), momenta.ravel()])
         scale = np.concatenate(
@@ -330,8 +333,8 @@ class DLNMetric(RiemannianMetric):
                     "equation (is the geodesic approaching rank-deficient matrices?)"
                 )
             velocity, gradient = operator_and_hamiltonian_gradient(
-                y[:size].reshape(shape),
-                y[size:].reshape(shape),
+                y[:size].reshape(field_shape),
+                y[size:].reshape(field_shape),
                 self.depth,
                 self.boundary_rtol,
             )
