@@ -310,3 +310,17 @@ def test_operator_under_backend_arrays():
         reference.operator_matrix(np.asarray(point), 3), [1, 0, 0, 0]
     )[0]
     np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [2, 4])
+def test_exp_does_not_step_across_a_touching_boundary(depth):
+    # On diagonal matrices u = s^{1/N} moves linearly, u(t) = 1 + (v / N) t from
+    # X = I with V = diag(v, 0). For v = -1.5 N the singular value touches 0 at
+    # t = 2/3 and, N being even, comes back up: the geodesic has left the
+    # full-rank matrices and exp must refuse rather than step across.
+    metric = EndToEndMatrices(2, depth=depth).metric
+    with pytest.raises(GeodesicError):
+        metric.exp(np.diag([-1.5 * depth, 0.0]), np.eye(2))
+    # Short of the boundary (v = -0.9 N, u(1) = 0.1) the closed form holds.
+    end = metric.exp(np.diag([-0.9 * depth, 0.0]), np.eye(2))
+    np.testing.assert_allclose(end, np.diag([0.1**depth, 1.0]), atol=1e-9)

@@ -250,3 +250,14 @@ def test_single_matrix_fast_path_matches_batched_path(depth):
         )
         np.testing.assert_allclose(single[0], velocity[k], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(single[1], gradient[k], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6])
+def test_single_matrix_acceleration_matches_batched_path(depth):
+    rng = np.random.default_rng(7)
+    points = rng.normal(size=(2, 4, 4)) + np.eye(4)
+    velocities = rng.normal(size=(2, 4, 4))
+    batched = spectral.geodesic_acceleration(points, velocities, depth)
+    for k in range(2):
+        single = spectral.geodesic_acceleration(points[k], velocities[k], depth)
+        np.testing.assert_allclose(single, batched[k], rtol=1e-12, atol=1e-12)
