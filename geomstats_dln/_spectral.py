@@ -630,6 +630,20 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
     return np.sum(left_terms + right_terms, axis=0)
 
 
+def _square_homogeneous_table(x, powers, depth):
+    """``[h_q(x_i, x_k) for q in 0..N-1]`` for one vector ``x`` (cf.
+    :func:`_homogeneous_table`); ``h_0 = 1`` is kept as a scalar."""
+    table = [1.0]
+    if depth > 1:
+        x_i = x[:, None]
+        table.append(x_i + powers[1])
+        for q in range(2, depth):
+            table.append(x_i * table[-1] + powers[q])
+    else:
+        table = [np.ones((len(x), len(x)))]
+    return table
+
+
 def _square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
     """:func:`operator_and_hamiltonian_gradient` for one square matrix, finite depth.
 
@@ -645,10 +659,7 @@ def _square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol)
         check_full_rank(point, s, rank_rtol)
     x = s ** (2.0 / depth)
     powers = x ** _exponents(depth, 1)  # powers[q] = x^q
-    x_i = x[:, None]
-    table = [np.ones((len(x), len(x)))]  # table[q] = h_q(x_i, x_k)
-    for q in range(1, depth):
-        table.append(x_i * table[-1] + powers[q])
+    table = _square_homogeneous_table(x, powers, depth)
     coefficients = table[-1]
     p = left.T @ momentum @ right_t.T
     p_t = p.T
@@ -736,10 +747,7 @@ def _square_geodesic_acceleration(point, velocity, depth, rank_rtol):
         check_full_rank(point, s, rank_rtol)
     x = s ** (2.0 / depth)
     powers = x ** _exponents(depth, 1)  # powers[q] = x^q
-    x_i = x[:, None]
-    table = [np.ones((len(x), len(x)))]  # table[q] = h_q(x_i, x_k)
-    for q in range(1, depth):
-        table.append(x_i * table[-1] + powers[q])
+    table = _square_homogeneous_table(x, powers, depth)
     coefficients = table[-1]
     v = left.T @ velocity @ right_t.T
     p = v / coefficients

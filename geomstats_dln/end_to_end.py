@@ -331,6 +331,7 @@ class DLNMetric(RiemannianMetric):
         )
 
         evaluations = 0
+        signs = np.concatenate([np.ones(size), -np.ones(size)])  # (X', P') = (A P, -dH)
 
         def vector_field(_, y):
             nonlocal evaluations
@@ -346,7 +347,7 @@ class DLNMetric(RiemannianMetric):
                 self.depth,
                 self.boundary_rtol,
             )
-            return np.concatenate([velocity.ravel(), -gradient.ravel()])
+            return np.concatenate([velocity.ravel(), gradient.ravel()]) * signs
 
         t_final = float(times[-1])
         if t_final == 0.0:
