@@ -630,6 +630,18 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
     return np.sum(left_terms + right_terms, axis=0)
 
 
+def _square_frame(point, depth, rank_rtol):
+    """SVD, rank check, ``x^q`` and ``h_q(x_i, x_k)`` of one square matrix."""
+    left, s, right_t = _full_svd(point)
+    if rank_rtol is None:
+        rank_rtol = point.shape[0] * np.finfo(float).eps
+    if not s[-1] > rank_rtol * s[0]:
+        check_full_rank(point, s, rank_rtol)
+    x = s ** (2.0 / depth)
+    powers = x ** _exponents(depth, 1)  # powers[q] = x^q
+    return left, s, right_t, powers, _square_homogeneous_table(x, powers, depth)
+
+
 def _square_homogeneous_table(x, powers, depth):
     """``[h_q(x_i, x_k) for q in 0..N-1]`` for one vector ``x`` (cf.
     :func:`_homogeneous_table`); ``h_0 = 1`` is kept as a scalar."""
@@ -652,14 +664,7 @@ def _square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol)
     possible: the geodesic integrator spends its time here, on small matrices,
     where call overhead outweighs arithmetic. Tested against the general path.
     """
-    left, s, right_t = _full_svd(point)
-    if rank_rtol is None:
-        rank_rtol = point.shape[0] * np.finfo(float).eps
-    if not s[-1] > rank_rtol * s[0]:
-        check_full_rank(point, s, rank_rtol)
-    x = s ** (2.0 / depth)
-    powers = x ** _exponents(depth, 1)  # powers[q] = x^q
-    table = _square_homogeneous_table(x, powers, depth)
+    left, s, right_t, powers, table = _square_frame(point, depth, rank_rtol)
     coefficients = table[-1]
     p = left.T @ momentum @ right_t.T
     p_t = p.T
@@ -740,14 +745,7 @@ def _square_geodesic_acceleration(point, velocity, depth, rank_rtol):
     Same formulas as the general path with as few NumPy calls as possible (the
     exponential map spends its time here). Tested against the general path.
     """
-    left, s, right_t = _full_svd(point)
-    if rank_rtol is None:
-        rank_rtol = point.shape[0] * np.finfo(float).eps
-    if not s[-1] > rank_rtol * s[0]:
-        check_full_rank(point, s, rank_rtol)
-    x = s ** (2.0 / depth)
-    powers = x ** _exponents(depth, 1)  # powers[q] = x^q
-    table = _square_homogeneous_table(x, powers, depth)
+    left, s, right_t, powers, table = _square_frame(point, depth, rank_rtol)
     coefficients = table[-1]
     v = left.T @ velocity @ right_t.T
     p = v / coefficients
