@@ -3,18 +3,35 @@
 See ``../shared/MATH.md`` for every formula and its source. Public names:
 
 - :class:`EndToEndMatrices`, :class:`DLNMetric` -- the space ``(M_d, g^N)`` (§3);
-- :class:`DLNBuresWassersteinMetric` -- its restriction to SPD matrices (§3).
+- :class:`DLNBuresWassersteinMetric` -- its restriction to SPD matrices (§3);
+- :class:`DLNParameterSpace` and the maps of §1-2 (:func:`end_to_end`,
+  :func:`moments`, :func:`lifted_gradient`, :func:`differential`);
+- balanced lifts (§4): :func:`center`, :func:`gauge_action`,
+  :func:`horizontal_lift`.
 """
 
 from geomstats_dln._compat import check_environment
 
 check_environment()
 
+from geomstats_dln.balanced import (  # noqa: E402
+    center,
+    gauge_action,
+    horizontal_lift,
+    moment_differential,
+)
 from geomstats_dln.bures_wasserstein import DLNBuresWassersteinMetric  # noqa: E402
 from geomstats_dln.end_to_end import (  # noqa: E402
     DLNMetric,
     EndToEndMatrices,
     GeodesicError,
+)
+from geomstats_dln.parameters import (  # noqa: E402
+    DLNParameterSpace,
+    differential,
+    end_to_end,
+    lifted_gradient,
+    moments,
 )
 
 __version__ = "0.1.0"
@@ -22,7 +39,16 @@ __version__ = "0.1.0"
 __all__ = [
     "DLNBuresWassersteinMetric",
     "DLNMetric",
+    "DLNParameterSpace",
     "EndToEndMatrices",
     "GeodesicError",
     "__version__",
+    "center",
+    "differential",
+    "end_to_end",
+    "gauge_action",
+    "horizontal_lift",
+    "lifted_gradient",
+    "moment_differential",
+    "moments",
 ]

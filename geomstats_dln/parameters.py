@@ -1,0 +1,207 @@
+r"""The parameter space of a deep linear network (``../shared/MATH.md`` §1, §2).
+
+A point is ``W = (W_N, ..., W_1)``, stored input layer first:
+``W[..., k-1, :, :] = W_k``, shape ``[..., N, d, d]``. The end-to-end map is
+``phi(W) = W_N ... W_1``; with the partial products ``above_k = W_N ... W_{k+1}``
+and ``below_k = W_{k-1} ... W_1`` (empty products are the identity):
+
+- Euclidean gradient of ``L = E o phi``: ``dL/dW_k = above_k^T E'(X) below_k^T``;
+- differential: ``dphi_W(V) = sum_k above_k V_k below_k``;
+- moments: ``G_k = W_k W_k^T - W_{k+1}^T W_{k+1}``, ``k = 1..N-1``, conserved by
+  every gradient flow of a lifted loss (survey Thm 1a).
+
+All functions take plain arrays with leading batch axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import geomstats.backend as gs
+from geomstats.geometry.base import VectorSpace
+from geomstats.geometry.euclidean import EuclideanMetric
+
+__all__ = [
+    "DLNParameterSpace",
+    "FrobeniusMetric",
+    "end_to_end",
+    "partial_products",
+    "moments",
+    "lifted_gradient",
+    "differential",
+]
+
+
+def _check_parameters(parameters, name="parameters"):
+    shape = tuple(parameters.shape)
+    if len(shape) < 3 or shape[-1] != shape[-2]:
+        raise ValueError(
+            f"{name} must have shape [..., depth, dim, dim] (W[k-1] = W_k), got {shape}"
+        )
+    return shape[-3], shape[-1]
+
+
+def partial_products(parameters):
+    """``(above, below)`` with ``above[k-1] = W_N ... W_{k+1}``,
+    ``below[k-1] = W_{k-1} ... W_1`` (MATH §1).
+
+    Parameters
+    ----------
+    parameters : array-like, shape=[..., N, d, d]
+
+    Returns
+    -------
+    above, below : array-like, shape=[..., N, d, d]
+    """
+    depth, dim = _check_parameters(parameters)
+    eye = gs.broadcast_to(gs.eye(dim), parameters.shape[:-3] + (dim, dim))
+    below = [eye]
+    for k in range(1, depth):
+        below.append(gs.matmul(parameters[..., k - 1, :, :], below[-1]))
+    above = [eye]
+    for k in range(depth - 1, 0, -1):
+        above.append(gs.matmul(above[-1], parameters[..., k, :, :]))
+    return gs.stack(above[::-1], axis=-3), gs.stack(below, axis=-3)
+
+
+def end_to_end(parameters):
+    """The end-to-end matrix ``X = W_N ... W_1`` (MATH §1).
+
+    Parameters
+    ----------
+    parameters : array-like, shape=[..., N, d, d]
+
+    Returns
+    -------
+    end_to_end : array-like, shape=[..., d, d]
+    """
+    depth, _ = _check_parameters(parameters)
+    product = parameters[..., 0, :, :]
+    for k in range(1, depth):
+        product = gs.matmul(parameters[..., k, :, :], product)
+    return product
+
+
+def moments(parameters):
+    """Moments ``G_k = W_k W_k^T - W_{k+1}^T W_{k+1}`` (MATH §2).
+
+    Returns
+    -------
+    moments : array-like, shape=[..., N-1, d, d]
+        ``moments[k-1] = G_k``.
+    """
+    _check_parameters(parameters)
+    lower = parameters[..., :-1, :, :]
+    upper = parameters[..., 1:, :, :]
+    return gs.matmul(lower, gs.moveaxis(lower, -1, -2)) - gs.matmul(
+        gs.moveaxis(upper, -1, -2), upper
+    )
+
+
+def lifted_gradient(euclidean_gradient, parameters):
+    """Euclidean gradient of ``L = E o phi``: ``above_k^T E'(X) below_k^T`` (MATH §1).
+
+    Parameters
+    ----------
+    euclidean_gradient : array-like, shape=[..., d, d]
+        ``E'(X)`` at ``X = end_to_end(parameters)``.
+    parameters : array-like, shape=[..., N, d, d]
+
+    Returns
+    -------
+    gradient : array-like, shape=[..., N, d, d]
+    """
+    above, below = partial_products(parameters)
+    return gs.matmul(
+        gs.matmul(gs.moveaxis(above, -1, -2), euclidean_gradient[..., None, :, :]),
+        gs.moveaxis(below, -1, -2),
+    )
+
+
+def differential(tangent_vec, parameters):
+    """Differential of the end-to-end map: ``sum_k above_k V_k below_k`` (MATH §1).
+
+    Parameters
+    ----------
+    tangent_vec : array-like, shape=[..., N, d, d]
+    parameters : array-like, shape=[..., N, d, d]
+
+    Returns
+    -------
+    image : array-like, shape=[..., d, d]
+    """
+    above, below = partial_products(parameters)
+    return gs.sum(gs.matmul(gs.matmul(above, tangent_vec), below), axis=-3)
+
+
+class FrobeniusMetric(EuclideanMetric):
+    """Frobenius inner product ``sum_k <V_k, W_k>`` on ``[..., N, d, d]`` arrays."""
+
+    def metric_matrix(self, base_point=None):
+        """Identity in the row-major entry basis."""
+        return gs.eye(self._space.dim)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
+        """``sum_k tr(A_k^T B_k)``.
+
+        Returns
+        -------
+        inner_product : array-like, shape=[...]
+        """
+        return gs.sum(tangent_vec_a * tangent_vec_b, axis=(-3, -2, -1))
+
+
+class DLNParameterSpace(VectorSpace):
+    """Parameters ``W = (W_N, ..., W_1)`` of a depth-N, width-d DLN (MATH §1).
+
+    Points have shape ``[..., depth, dim, dim]`` with ``W[k-1] = W_k``; equipped
+    with the Frobenius metric (the Euclidean metric of ``R^{N d^2}``).
+
+    Parameters
+    ----------
+    dim : int
+        Width ``d``.
+    depth : int
+        Depth ``N >= 1``.
+    """
+
+    def __init__(self, dim: int, depth: int, equip: bool = True):
+        for name, value in (("dim", dim), ("depth", depth)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.width, self.depth = int(dim), int(depth)
+        super().__init__(shape=(self.depth, self.width, self.width), equip=equip)
+
+    @staticmethod
+    def default_metric():
+        """Frobenius metric."""
+        return FrobeniusMetric
+
+    def belongs(self, point, atol: float = gs.atol):
+        """Whether ``point`` has shape ``[..., depth, dim, dim]``."""
+        belongs = tuple(point.shape[-3:]) == self.shape
+        if point.ndim > 3:
+            return gs.broadcast_to(gs.array(belongs), point.shape[:-3])
+        return gs.array(belongs)
+
+    def projection(self, point):
+        """Identity (the space is a vector space)."""
+        return point
+
+    def random_point(self, n_samples: int = 1, bound: float = 1.0):
+        """Gaussian parameters with entries of standard deviation ``bound``."""
+        size = self.shape if n_samples == 1 else (n_samples,) + self.shape
+        return bound * gs.random.normal(size=size)
+
+    def random_tangent_vec(self, base_point=None, n_samples: int = 1):
+        """Gaussian tangent vectors."""
+        return self.random_point(n_samples)
+
+    def _create_basis(self):
+        size = self.depth * self.width * self.width
+        return gs.reshape(gs.eye(size), (size,) + self.shape)
+
+    end_to_end = staticmethod(end_to_end)
+    moments = staticmethod(moments)
+    lifted_gradient = staticmethod(lifted_gradient)
+    differential = staticmethod(differential)
