@@ -338,10 +338,10 @@ def svd_frame(point, depth) -> SVDFrame:
     depth = check_depth(depth)
     check_finite_matrix(point)
     transposed = point.shape[-2] > point.shape[-1]
-    if transposed:
-        point = gs.moveaxis(point, -1, -2)
-    left, singular_values, right_t = _thin_svd(point)
-    check_full_rank(point, singular_values)
+    left, singular_values, right_t = _thin_svd(
+        gs.moveaxis(point, -1, -2) if transposed else point
+    )
+    check_full_rank(point, singular_values)  # names the caller's shape
     if depth == math.inf and point.shape[-2] != point.shape[-1]:
         raise ValueError(
             "the infinite-depth metric is degenerate on rectangular matrices "

@@ -28,6 +28,7 @@ from geomstats.geometry.riemannian_metric import RiemannianMetric
 from geomstats_dln._spectral import (
     apply_operator,
     check_depth,
+    check_finite_matrix,
     check_full_rank,
     geodesic_acceleration,
     operator_and_hamiltonian_gradient,
@@ -194,6 +195,11 @@ class DLNMetric(RiemannianMetric):
         if depth is None:
             depth = getattr(space, "depth", 2)
         self.depth = check_depth(depth)
+        if self.depth == math.inf and space.n != space.m:
+            raise ValueError(
+                "the infinite-depth metric is degenerate on rectangular matrices "
+                f"(a(s, 0) = 0): got {space.n} x {space.m}"
+            )
         self.rtol = rtol
         self.log_tol = log_tol
         self.log_max_iter = log_max_iter
@@ -204,6 +210,15 @@ class DLNMetric(RiemannianMetric):
     def _frame(self, base_point):
         self._space._check_shape(base_point, "base_point")
         return svd_frame(base_point, self.depth)
+
+    def _check_vector(self, tangent_vec, name="tangent_vec"):
+        """Shape ``[..., n, m]`` and finite entries, else ``ValueError``."""
+        self._space._check_shape(tangent_vec, name)
+        check_finite_matrix(tangent_vec)
+
+    def _apply(self, tangent_vec, base_point, power):
+        self._check_vector(tangent_vec)
+        return apply_operator(self._frame(base_point), tangent_vec, power)
 
     def operator(self, tangent_vec, base_point):
         r"""``A_{N,X}(Z) = sum_p (XX^T)^{(N-p)/N} Z (X^TX)^{(p-1)/N}`` (the cometric).
@@ -217,15 +232,15 @@ class DLNMetric(RiemannianMetric):
         -------
         image : array-like, shape=[..., n, m]
         """
-        return apply_operator(self._frame(base_point), tangent_vec, 1.0)
+        return self._apply(tangent_vec, base_point, 1.0)
 
     def inverse_operator(self, tangent_vec, base_point):
-        """``A_{N,X}^{-1}(Z)``: lowers an index (tangent vector to covector)."""
-        return apply_operator(self._frame(base_point), tangent_vec, -1.0)
+        """``A_{N,X}^{-1}(Z)`` (MATH §3): lowers an index (vector to covector)."""
+        return self._apply(tangent_vec, base_point, -1.0)
 
     def square_root_operator(self, tangent_vec, base_point):
         """``A_{N,X}^{1/2}(Z)``: maps white noise to Brownian increments (MATH §7)."""
-        return apply_operator(self._frame(base_point), tangent_vec, 0.5)
+        return self._apply(tangent_vec, base_point, 0.5)
 
     def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
         """``g^N_X(Z_1, Z_2) = <A^{-1}(Z_1), Z_2>``.
@@ -234,11 +249,13 @@ class DLNMetric(RiemannianMetric):
         -------
         inner_product : array-like, shape=[...]
         """
+        self._check_vector(tangent_vec_b, "tangent_vec_b")
         lowered = self.inverse_operator(tangent_vec_a, base_point)
         return gs.sum(lowered * tangent_vec_b, axis=(-2, -1))
 
     def inner_coproduct(self, cotangent_vec_a, cotangent_vec_b, base_point):
         """Cometric ``<P_1, A_X(P_2)>`` on covectors."""
+        self._check_vector(cotangent_vec_a, "cotangent_vec_a")
         raised = self.operator(cotangent_vec_b, base_point)
         return gs.sum(cotangent_vec_a * raised, axis=(-2, -1))
 
@@ -246,35 +263,49 @@ class DLNMetric(RiemannianMetric):
         """``grad_g E = A_{N,X}(E'(X))`` (survey Thm 3)."""
         return self.operator(euclidean_gradient, base_point)
 
-    def _basis(self, base_point):
+    def _operator_matrix(self, base_point, power):
+        """Matrix of ``A^power`` in the row-major entry basis: column k = A(E_k)."""
+        self._space._check_shape(base_point, "base_point")
         n, m = self._space.n, self._space.m
         basis = gs.reshape(gs.eye(n * m), (n * m, n, m))
-        batch = base_point.shape[:-2]
-        return gs.broadcast_to(basis, batch + (n * m, n, m)), base_point[
-            ..., None, :, :
-        ]
+        basis = gs.broadcast_to(basis, base_point.shape[:-2] + (n * m, n, m))
+        # One SVD per base point, broadcast over the n*m basis vectors.
+        frame = svd_frame(base_point[..., None, :, :], self.depth)
+        images = apply_operator(frame, basis, power)
+        return gs.moveaxis(gs.reshape(images, images.shape[:-2] + (-1,)), -1, -2)
 
     def cometric_matrix(self, base_point):
-        """Matrix of ``A_{N,X}`` in the row-major entry basis of ``Matrices(n, m)``.
+        """Matrix of ``A_{N,X}`` (MATH §3) in the row-major entry basis of
+        ``Matrices(n, m)``.
 
         Returns
         -------
         cometric : array-like, shape=[..., n*m, n*m]
         """
-        basis, point = self._basis(base_point)
-        images = self.operator(basis, point)  # [..., k, n, m]: column k = A(E_k)
-        return gs.moveaxis(gs.reshape(images, images.shape[:-2] + (-1,)), -1, -2)
+        return self._operator_matrix(base_point, 1.0)
 
     def metric_matrix(self, base_point):
-        """Matrix of ``g^N_X`` in the row-major entry basis of ``Matrices(n, m)``.
+        """Matrix of ``g^N_X``, ``A_{N,X}^{-1}`` (MATH §3), in the row-major entry
+        basis of ``Matrices(n, m)``.
 
         Returns
         -------
         metric : array-like, shape=[..., n*m, n*m]
         """
-        basis, point = self._basis(base_point)
-        images = self.inverse_operator(basis, point)
-        return gs.moveaxis(gs.reshape(images, images.shape[:-2] + (-1,)), -1, -2)
+        return self._operator_matrix(base_point, -1.0)
+
+    def christoffels(self, base_point=None):
+        """Not provided: points are matrices, and geodesics use the closed form.
+
+        Use :meth:`geodesic_equation` (``X'' = -Gamma(X', X')`` in matrix form),
+        or geomstats' generic ``christoffels`` on a metric defined in flat
+        coordinates from :meth:`metric_matrix`.
+        """
+        raise NotImplementedError(
+            "DLNMetric does not form Christoffel symbols (points are matrices); "
+            "use geodesic_equation, or a flat-coordinate metric built on "
+            "metric_matrix"
+        )
 
     # ----------------------------------------------------------------- geodesics
     def geodesic_equation(self, state):
@@ -364,26 +395,56 @@ class DLNMetric(RiemannianMetric):
             )
         except ValueError as error:
             raise GeodesicError(
-                f"the g^{self.depth} geodesic leaves the full-rank matrices before "
-                f"t = {t_final}: {error}"
+                f"the g^{self.depth} geodesic was stopped before t = {t_final} "
+                f"(g^N is incomplete: it reaches rank-deficient matrices): {error}"
             ) from error
         if not solution.success:
             raise GeodesicError(f"geodesic integration failed: {solution.message}")
         states = solution.y[:size].T.reshape((len(times),) + shape)
         return states
 
-    def _prepare(self, tangent_vec, base_point):
-        tangent_vec = gs.array(tangent_vec, dtype=float)
-        base_point = gs.array(base_point, dtype=float)
+    def _prepare(self, tangent_vec, base_point, vector_name="tangent_vec"):
+        """Validate and broadcast to flat batches ``[k, n, m]`` (NumPy arrays).
+
+        Base points must be finite with ``s_min > boundary_rtol * s_max`` (the
+        threshold at which geodesics are stopped); vectors must be finite.
+        """
+        tangent_vec = np.asarray(tangent_vec, dtype=float)
+        base_point = np.asarray(base_point, dtype=float)
         self._space._check_shape(base_point, "base_point")
-        self._space._check_shape(tangent_vec, "tangent_vec")
-        batch = np.broadcast_shapes(tangent_vec.shape[:-2], base_point.shape[:-2])
+        self._check_vector(tangent_vec, vector_name)
+        check_full_rank(base_point, rtol=max(self.boundary_rtol, 0.0) or None)
+        try:
+            batch = np.broadcast_shapes(tangent_vec.shape[:-2], base_point.shape[:-2])
+        except ValueError as error:
+            raise ValueError(
+                f"batch shapes do not broadcast: {vector_name} "
+                f"{tangent_vec.shape[:-2]} and base_point {base_point.shape[:-2]}"
+            ) from error
         shape = batch + base_point.shape[-2:]
         return (
             np.broadcast_to(tangent_vec, shape).reshape((-1,) + shape[-2:]),
             np.broadcast_to(base_point, shape).reshape((-1,) + shape[-2:]),
             shape,
         )
+
+    @staticmethod
+    def _check_segment(points, vectors):
+        """Depth 1: the geodesic ``X + tV``, t in [0, 1], must stay invertible.
+
+        For square X, ``det(X + tV) = det(X) det(I + t X^{-1} V)`` vanishes at
+        ``t = -1/lam`` for the real eigenvalues ``lam`` of ``X^{-1} V``.
+        """
+        if points.shape[-1] != points.shape[-2]:
+            return  # rectangular: not checked (documented)
+        eigenvalues = np.linalg.eigvals(np.linalg.solve(points, vectors))
+        real = np.abs(eigenvalues.imag) <= 1e-12 * np.abs(eigenvalues).max()
+        negative = real & (eigenvalues.real <= -1.0)
+        if np.any(negative):
+            raise GeodesicError(
+                "the straight line X + tV (depth 1) reaches a singular matrix at "
+                f"t = {float(np.min(-1.0 / eigenvalues.real[negative])):.3g} <= 1"
+            )
 
     def exp(self, tangent_vec, base_point, rtol: float | None = None):
         r"""Riemannian exponential: the g^N geodesic at time 1.
@@ -405,6 +466,7 @@ class DLNMetric(RiemannianMetric):
         """
         vectors, points, shape = self._prepare(tangent_vec, base_point)
         if self.depth == 1:
+            self._check_segment(points, vectors)
             return gs.array((points + vectors).reshape(shape))
         momenta = np.asarray(self.inverse_operator(vectors, points))
         end = self._integrate(points, momenta, np.array([1.0]), rtol)[-1]
@@ -418,14 +480,48 @@ class DLNMetric(RiemannianMetric):
         points : array-like, shape=[..., len(times), n, m]
         """
         times = np.asarray(times, dtype=float)
+        if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
+            raise ValueError(
+                "times must be a 1-D array of nonnegative nondecreasing values"
+            )
         vectors, points, shape = self._prepare(tangent_vec, base_point)
         if self.depth == 1:
+            if len(times):
+                self._check_segment(points, times[-1] * vectors)
             path = points[None] + times[:, None, None, None] * vectors[None]
         else:
             momenta = np.asarray(self.inverse_operator(vectors, points))
             path = self._integrate(points, momenta, times)
         path = np.moveaxis(path, 0, 1).reshape(shape[:-2] + (len(times),) + shape[-2:])
         return gs.array(path)
+
+    def geodesic(self, initial_point, end_point=None, initial_tangent_vec=None):
+        """Geodesic ``t -> exp_X(t V)``, with ``V = log_X(Y)`` given an end point.
+
+        Unlike the inherited geomstats version, batches broadcast like in
+        :meth:`exp`, and all times are integrated in one batched solve.
+
+        Returns
+        -------
+        path : callable
+            ``path(t)`` for ``t`` of shape ``[T]`` returns ``[..., T, n, m]``.
+        """
+        if (end_point is None) == (initial_tangent_vec is None):
+            raise ValueError("give exactly one of end_point and initial_tangent_vec")
+        if end_point is not None:
+            initial_tangent_vec = self.log(end_point, initial_point)
+        vectors = np.asarray(initial_tangent_vec, dtype=float)
+        points = np.asarray(initial_point, dtype=float)
+        self._prepare(vectors, points)  # validate once, with clear errors
+
+        def path(t):
+            times = np.atleast_1d(np.asarray(t, dtype=float))
+            if times.ndim != 1:
+                raise ValueError(f"t must be a scalar or 1-D array, got {times.shape}")
+            scaled = times[:, None, None] * vectors[..., None, :, :]
+            return self.exp(scaled, points[..., None, :, :])
+
+        return path
 
     def log(self, point, base_point):
         r"""Riemannian logarithm by damped Newton shooting on ``V -> exp_X(V)``.
@@ -442,11 +538,11 @@ class DLNMetric(RiemannianMetric):
             point, or the geodesic leaving the full-rank set); the message says
             which and the residual reached.
         """
-        targets, points, shape = self._prepare(point, base_point)
-        if self.depth == 1:
-            return gs.array((targets - points).reshape(shape))
-        check_full_rank(points)
+        targets, points, shape = self._prepare(point, base_point, "point")
         check_full_rank(targets)
+        if self.depth == 1:
+            self._check_segment(points, targets - points)
+            return gs.array((targets - points).reshape(shape))
         if targets.shape[-1] == targets.shape[-2]:
             # det never vanishes on a path of invertible matrices: the two signs
             # are different components, joined by no geodesic.
