@@ -100,10 +100,12 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         """
         if tuple(point.shape[-2:]) != (self.n, self.m):
             return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
-        s = gs.linalg.svd(point, compute_uv=False)
         finite = gs.all(
             gs.reshape(gs.abs(point) < math.inf, point.shape[:-2] + (-1,)), -1
         )
+        # Non-finite points are replaced before the SVD (which would fail on them).
+        safe = gs.where(finite[..., None, None], point, gs.eye(self.n, self.m))
+        s = gs.linalg.svd(safe, compute_uv=False)
         return gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
 
     def projection(self, point):

@@ -109,17 +109,18 @@ def test_inner_products_of_a_batch():
 
 
 def test_stable_when_singular_values_nearly_collide():
+    # Two singular values 1e-12 apart: the divided differences keep full accuracy
+    # (the dense definition needs no division and is the reference).
     rng = np.random.default_rng(13)
     left, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     right, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     metric = EndToEndMatrices(3, depth=3).metric
     vec = rng.normal(size=(3, 3))
-    values = []
-    for gap in (1e-12, 0.0):
-        point = (left * np.array([2.0, 1.0 + gap, 1.0])) @ right.T
-        values.append(metric.squared_norm(vec, point))
-    assert np.isfinite(values[0])
-    np.testing.assert_allclose(values[0], values[1], rtol=1e-10)
+    point = (left * np.array([2.0, 1.0 + 1e-12, 1.0])) @ right.T
+    expected = np.linalg.solve(reference.operator_matrix(point, 3), vec.ravel()) @ (
+        vec.ravel()
+    )
+    np.testing.assert_allclose(metric.squared_norm(vec, point), expected, rtol=1e-10)
 
 
 def test_riemannian_gradient_is_operator_of_euclidean_gradient():
@@ -324,3 +325,76 @@ def test_exp_does_not_step_across_a_touching_boundary(depth):
     # Short of the boundary (v = -0.9 N, u(1) = 0.1) the closed form holds.
     end = metric.exp(np.diag([-0.9 * depth, 0.0]), np.eye(2))
     np.testing.assert_allclose(end, np.diag([0.1**depth, 1.0]), atol=1e-9)
+
+
+def test_bad_tangent_vectors_raise():
+    metric = EndToEndMatrices(2, depth=3).metric
+    nan = np.full((2, 2), np.nan)
+    with pytest.raises(ValueError, match="non-finite"):
+        metric.inner_product(nan, np.eye(2), np.eye(2))
+    with pytest.raises(ValueError, match="non-finite"):
+        metric.inner_product(np.eye(2), nan, np.eye(2))
+    with pytest.raises(ValueError, match="non-finite"):
+        metric.exp(nan, np.eye(2))
+    with pytest.raises(
+        ValueError, match=r"tangent_vec must have shape \[\.\.\., 2, 2\]"
+    ):
+        metric.operator(np.ones((3, 3)), np.eye(2))
+    with pytest.raises(ValueError, match="do not broadcast"):
+        metric.exp(np.zeros((3, 2, 2)), np.stack([np.eye(2)] * 2))
+    assert not EndToEndMatrices(2).belongs(nan)
+
+
+def test_near_singular_base_point_is_named():
+    metric = EndToEndMatrices(2, depth=3).metric
+    with pytest.raises(ValueError, match="smallest singular value 1.000e-09"):
+        metric.exp(np.zeros((2, 2)), np.diag([1.0, 1e-9]))
+
+
+def test_rectangular_error_names_the_given_shape():
+    metric = EndToEndMatrices(3, 2, depth=3).metric
+    singular = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    with pytest.raises(ValueError, match=r"\(3, 2\)"):
+        metric.inner_product(np.ones((3, 2)), np.ones((3, 2)), singular)
+
+
+def test_infinite_depth_on_rectangular_space_is_refused():
+    with pytest.raises(ValueError, match="rectangular"):
+        EndToEndMatrices(2, 3, depth=math.inf)
+
+
+def test_depth_one_refuses_segments_through_singular_matrices():
+    metric = EndToEndMatrices(2, depth=1).metric
+    with pytest.raises(GeodesicError, match="singular"):
+        metric.exp(-2.0 * np.eye(2), np.eye(2))
+    with pytest.raises(GeodesicError, match="singular"):
+        metric.log(np.diag([1.0, -1.0]), np.eye(2))
+    np.testing.assert_allclose(metric.exp(-0.5 * np.eye(2), np.eye(2)), 0.5 * np.eye(2))
+
+
+def test_geodesic_broadcasts_points_against_vectors():
+    rng = np.random.default_rng(30)
+    metric = EndToEndMatrices(2, depth=3).metric
+    points = _well_conditioned(rng, 2, batch=(4,))
+    vec = 0.1 * rng.normal(size=(1, 2, 2))
+    times = np.array([0.0, 0.5, 1.0])
+    path = metric.geodesic(initial_point=points, initial_tangent_vec=vec)(times)
+    assert path.shape == (4, 3, 2, 2)
+    np.testing.assert_allclose(path[:, 0], points, atol=1e-14)
+    for k in range(4):
+        np.testing.assert_allclose(
+            path[k, 2], metric.exp(vec[0], points[k]), atol=1e-12
+        )
+    # Negative times run the geodesic backwards.
+    back = metric.geodesic(initial_point=points[0], initial_tangent_vec=vec[0])(-1.0)
+    np.testing.assert_allclose(back[0], metric.exp(-vec[0], points[0]), atol=1e-12)
+
+
+def test_log_of_tall_matrices():
+    rng = np.random.default_rng(31)
+    point = _well_conditioned(rng, 3, 2)
+    vec = 0.4 * rng.normal(size=(3, 2))
+    metric = EndToEndMatrices(3, 2, depth=3).metric
+    np.testing.assert_allclose(
+        metric.log(metric.exp(vec, point), point), vec, atol=1e-7
+    )
