@@ -19,17 +19,23 @@ needed by the geodesic equation, is the second divided difference
     \frac{a(\lambda_i, \lambda_j) - a(\lambda_k, \lambda_j)}{\lambda_i - \lambda_k}
     = \frac{f[x_i, x_k, x_j]}{a_{ik}}.
 
-Divided differences are evaluated in forms that keep full relative accuracy when
-singular values collide: ``expm1`` ratios for the first, and for the second the
-difference quotient over the widest pair with a fall-back, for nearly equal
-triples, to Opitz' formula ``f[x1, x2, x3] = f(J)_{13}`` with ``J`` the bidiagonal
-matrix of the nodes (an exact positive matrix power for finite depth) or a short
-Taylor series of ``exp`` (infinite depth).
+Both are evaluated in forms that keep full relative accuracy when singular
+values collide:
+
+- the metric's ``a_ij`` (:func:`dln_coefficients`): ``expm1`` ratios;
+- the geodesic force, finite depth: the complete homogeneous polynomials
+  ``h_q(x_i, x_k)`` (sums of positive terms), since
+  ``f[x_i, x_k, x_j] = sum_q h_{N-2-q}(x_i, x_k) x_j^q``, so that the contraction
+  with the momentum costs ``2N`` matrix products and no ``d^3`` tensor;
+- the geodesic force, infinite depth: the tensor of second divided differences
+  of ``exp`` (:func:`second_divided_difference`: the difference quotient over
+  the widest pair, and a short Taylor series for nearly equal triples).
 
 The functions used by the metric (:func:`dln_coefficients`, :func:`svd_frame`,
 :func:`apply_operator`) only use operations that ``autograd`` differentiates; the
-geodesic force (:func:`hamiltonian_gradient`, :func:`operator_derivative`) is
-NumPy code evaluated in the full SVD frame.
+geodesic force (:func:`operator_and_hamiltonian_gradient`,
+:func:`operator_derivative`, :func:`geodesic_acceleration`) is NumPy code in the
+full SVD frame, with a lean path for one square matrix (the integrator's case).
 """
 
 from __future__ import annotations
@@ -80,8 +86,9 @@ def check_depth(depth: int | float) -> int | float:
     raise ValueError(f"depth must be an integer >= 1 or math.inf, got {depth!r}")
 
 
-def power_coordinates(singular_values, depth, xp=None):
-    """Power coordinates ``x = s^{2/N}`` (finite N) or ``x = log s^2`` (N = inf).
+def power_coordinates(singular_values, depth: int | float, xp=None):
+    """Power coordinates ``x = s^{2/N}`` (finite N) or ``x = log s^2`` (N = inf),
+    in which ``a_ij`` is a divided difference (MATH §3).
 
     Parameters
     ----------
@@ -161,8 +168,10 @@ def _first_divided_difference(hi, lo, depth):
     return hi ** (depth - 1) * ratio
 
 
-def second_divided_difference(x1, x2, x3, depth):
+def second_divided_difference(x1, x2, x3, depth: int | float):
     r"""Second divided difference ``f[x1, x2, x3]`` of ``f`` in power coordinates.
+
+    The derivative of ``a_ij`` needed by the geodesic equation (MATH §3).
 
     ``f(x) = x^N`` on ``x >= 0`` for finite depth (then ``f[x1, x2, x3]`` is the
     complete homogeneous polynomial ``h_{N-2}(x1, x2, x3)``) and ``f = exp`` for
@@ -768,8 +777,10 @@ def _square_geodesic_acceleration(point, velocity, depth, rank_rtol):
     return left @ (derivative - coefficients * force) @ right_t
 
 
-def geodesic_acceleration(point, velocity, depth, rank_rtol=None):
-    r"""Acceleration ``X''`` of the g^N geodesic through ``(X, X')``.
+def geodesic_acceleration(
+    point, velocity, depth: int | float, rank_rtol: float | None = None
+):
+    r"""Acceleration ``X''`` of the g^N geodesic through ``(X, X')`` (MATH §3).
 
     From the Hamiltonian form ``X' = A_X(P)``, ``P' = -dH/dX``:
     ``X'' = dA_X[X'](P) - A_X(dH/dX)`` with ``P = A_X^{-1}(X')``. Tested against

@@ -113,6 +113,10 @@ def report(output: Path, seed: int, quick: bool) -> None:
     from geomstats_dln.report import run_report
 
     try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # an unusable --output is a bad argument
+        raise ReportInputError(_one_line(f"cannot create {output}: {exc}")) from exc
+    try:
         path = run_report(output, seed=seed, quick=quick)
     except ValueError as exc:
         raise ReportInputError(_one_line(str(exc))) from exc

@@ -16,8 +16,10 @@ frame ``A(u_i v_j^T) = a_ij u_i v_j^T``, so every operation costs one SVD
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 
 import geomstats.backend as gs
@@ -85,7 +87,7 @@ class EndToEndMatrices(VectorSpaceOpenSet):
                 f"got {tuple(point.shape)}"
             )
 
-    def belongs(self, point, atol: float = gs.atol):
+    def belongs(self, point: ArrayLike, atol: float = gs.atol) -> ArrayLike:
         """Whether ``point`` is an ``n x m`` matrix with ``s_min > atol * s_max``.
 
         Parameters
@@ -108,20 +110,23 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         s = gs.linalg.svd(safe, compute_uv=False)
         return gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
 
-    def projection(self, point):
+    def projection(self, point: ArrayLike) -> ArrayLike:
         """Regularize to full rank: singular values floored at ``2 atol max(s_max, 1)``.
 
         The full-rank matrices are dense, so this is a regularization, not a
-        projection; points already in the space are returned unchanged.
+        projection; points that belong (:meth:`belongs`) are returned unchanged.
         """
         self._check_shape(point)
+        check_finite_matrix(point)
         left, s, right_t = gs.linalg.svd(point, full_matrices=False)
         # Twice the threshold of ``belongs``, so that projected points belong.
         floor = 2.0 * gs.atol * gs.maximum(s[..., :1], 1.0)
-        s = gs.where(s < floor, floor, s)
-        return gs.matmul(left * s[..., None, :], right_t)
+        regularized = gs.matmul(
+            left * gs.where(s < floor, floor, s)[..., None, :], right_t
+        )
+        return gs.where(self.belongs(point)[..., None, None], point, regularized)
 
-    def random_point(self, n_samples: int = 1, bound: float = 1.0):
+    def random_point(self, n_samples: int = 1, bound: float = 1.0) -> ArrayLike:
         """Gaussian matrices with entries of standard deviation ``bound``.
 
         Full rank with probability one (checked; rank-deficient draws are redrawn).
@@ -133,7 +138,9 @@ class EndToEndMatrices(VectorSpaceOpenSet):
                 return sample
         raise RuntimeError("could not draw full-rank matrices")  # pragma: no cover
 
-    def random_tangent_vec(self, base_point, n_samples: int = 1):
+    def random_tangent_vec(
+        self, base_point: ArrayLike, n_samples: int = 1
+    ) -> ArrayLike:
         """Gaussian tangent vectors (the tangent space is all of ``Matrices(n, m)``)."""
         self._check_shape(base_point, "base_point")
         batch = base_point.shape[:-2]
@@ -222,7 +229,7 @@ class DLNMetric(RiemannianMetric):
         self._check_vector(tangent_vec)
         return apply_operator(self._frame(base_point), tangent_vec, power)
 
-    def operator(self, tangent_vec, base_point):
+    def operator(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> ArrayLike:
         r"""``A_{N,X}(Z) = sum_p (XX^T)^{(N-p)/N} Z (X^TX)^{(p-1)/N}`` (the cometric).
 
         Parameters
@@ -236,15 +243,21 @@ class DLNMetric(RiemannianMetric):
         """
         return self._apply(tangent_vec, base_point, 1.0)
 
-    def inverse_operator(self, tangent_vec, base_point):
+    def inverse_operator(
+        self, tangent_vec: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
         """``A_{N,X}^{-1}(Z)`` (MATH §3): lowers an index (vector to covector)."""
         return self._apply(tangent_vec, base_point, -1.0)
 
-    def square_root_operator(self, tangent_vec, base_point):
+    def square_root_operator(
+        self, tangent_vec: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
         """``A_{N,X}^{1/2}(Z)``: maps white noise to Brownian increments (MATH §7)."""
         return self._apply(tangent_vec, base_point, 0.5)
 
-    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+    def inner_product(
+        self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
         """``g^N_X(Z_1, Z_2) = <A^{-1}(Z_1), Z_2>``.
 
         Returns
@@ -255,13 +268,20 @@ class DLNMetric(RiemannianMetric):
         lowered = self.inverse_operator(tangent_vec_a, base_point)
         return gs.sum(lowered * tangent_vec_b, axis=(-2, -1))
 
-    def inner_coproduct(self, cotangent_vec_a, cotangent_vec_b, base_point):
+    def inner_coproduct(
+        self,
+        cotangent_vec_a: ArrayLike,
+        cotangent_vec_b: ArrayLike,
+        base_point: ArrayLike,
+    ) -> ArrayLike:
         """Cometric ``<P_1, A_X(P_2)>`` on covectors."""
         self._check_vector(cotangent_vec_a, "cotangent_vec_a")
         raised = self.operator(cotangent_vec_b, base_point)
         return gs.sum(cotangent_vec_a * raised, axis=(-2, -1))
 
-    def riemannian_gradient(self, euclidean_gradient, base_point):
+    def riemannian_gradient(
+        self, euclidean_gradient: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
         """``grad_g E = A_{N,X}(E'(X))`` (survey Thm 3)."""
         return self.operator(euclidean_gradient, base_point)
 
@@ -276,7 +296,7 @@ class DLNMetric(RiemannianMetric):
         images = apply_operator(frame, basis, power)
         return gs.moveaxis(gs.reshape(images, images.shape[:-2] + (-1,)), -1, -2)
 
-    def cometric_matrix(self, base_point):
+    def cometric_matrix(self, base_point: ArrayLike) -> ArrayLike:
         """Matrix of ``A_{N,X}`` (MATH §3) in the row-major entry basis of
         ``Matrices(n, m)``.
 
@@ -286,7 +306,7 @@ class DLNMetric(RiemannianMetric):
         """
         return self._operator_matrix(base_point, 1.0)
 
-    def metric_matrix(self, base_point):
+    def metric_matrix(self, base_point: ArrayLike) -> ArrayLike:
         """Matrix of ``g^N_X``, ``A_{N,X}^{-1}`` (MATH §3), in the row-major entry
         basis of ``Matrices(n, m)``.
 
@@ -310,7 +330,7 @@ class DLNMetric(RiemannianMetric):
         )
 
     # ----------------------------------------------------------------- geodesics
-    def geodesic_equation(self, state):
+    def geodesic_equation(self, state: ArrayLike) -> ArrayLike:
         r"""Geodesic equation in matrix form: ``(X, X') -> (X', X'')``.
 
         ``X'' = dA_X[X'](P) - A_X(dH/dX)``, ``P = A_X^{-1}(X')``, the Lagrangian form
@@ -332,7 +352,9 @@ class DLNMetric(RiemannianMetric):
         acceleration = geodesic_acceleration(position, velocity, self.depth)
         return gs.stack([velocity, gs.array(acceleration)], axis=-3)
 
-    def hamiltonian_vector_field(self, point, momentum):
+    def hamiltonian_vector_field(
+        self, point: ArrayLike, momentum: ArrayLike
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(X', P') = (A_X(P), -dH/dX)`` for ``H = 1/2 <P, A_X(P)>``."""
         velocity, gradient = operator_and_hamiltonian_gradient(
             point, momentum, self.depth
@@ -448,8 +470,10 @@ class DLNMetric(RiemannianMetric):
                 f"t = {float(np.min(-1.0 / eigenvalues.real[negative])):.3g} <= 1"
             )
 
-    def exp(self, tangent_vec, base_point, rtol: float | None = None):
-        r"""Riemannian exponential: the g^N geodesic at time 1.
+    def exp(
+        self, tangent_vec: ArrayLike, base_point: ArrayLike, rtol: float | None = None
+    ) -> ArrayLike:
+        r"""Riemannian exponential: the g^N geodesic at time 1 (MATH §3).
 
         Integrates ``X' = A_X(P)``, ``P' = -dH/dX`` from ``(X, A_X^{-1}(V))`` with
         DOP853 (all batch members in one system). Raises :class:`GeodesicError`
@@ -474,7 +498,9 @@ class DLNMetric(RiemannianMetric):
         end = self._integrate(points, momenta, np.array([1.0]), rtol)[-1]
         return gs.array(end.reshape(shape))
 
-    def geodesic_points(self, tangent_vec, base_point, times):
+    def geodesic_points(
+        self, tangent_vec: ArrayLike, base_point: ArrayLike, times: ArrayLike
+    ) -> ArrayLike:
         """Points ``exp(t V)`` of one integration, at nonnegative sorted ``times``.
 
         Returns
@@ -497,7 +523,12 @@ class DLNMetric(RiemannianMetric):
         path = np.moveaxis(path, 0, 1).reshape(shape[:-2] + (len(times),) + shape[-2:])
         return gs.array(path)
 
-    def geodesic(self, initial_point, end_point=None, initial_tangent_vec=None):
+    def geodesic(
+        self,
+        initial_point: ArrayLike,
+        end_point: ArrayLike | None = None,
+        initial_tangent_vec: ArrayLike | None = None,
+    ) -> Callable[[ArrayLike], ArrayLike]:
         """Geodesic ``t -> exp_X(t V)``, with ``V = log_X(Y)`` given an end point.
 
         Unlike the inherited geomstats version, batches broadcast like in
@@ -525,8 +556,8 @@ class DLNMetric(RiemannianMetric):
 
         return path
 
-    def log(self, point, base_point):
-        r"""Riemannian logarithm by damped Newton shooting on ``V -> exp_X(V)``.
+    def log(self, point: ArrayLike, base_point: ArrayLike) -> ArrayLike:
+        r"""Riemannian logarithm (MATH §3): damped Newton shooting on ``V -> exp_X(V)``.
 
         Starts from ``V = Y - X``; the Jacobian of exp is taken by forward
         differences integrated in the same batched solve as exp itself (shared
@@ -622,8 +653,8 @@ class DLNMetric(RiemannianMetric):
         momenta = np.asarray(self.inverse_operator(vectors, points))
         return self._integrate(points, momenta, np.array([1.0]))[-1]
 
-    def squared_dist(self, point_a, point_b):
-        """``g^N(log, log)`` with ``log`` from shooting.
+    def squared_dist(self, point_a: ArrayLike, point_b: ArrayLike) -> ArrayLike:
+        """``g^N_X(log_X Y, log_X Y)`` with ``log`` from shooting (MATH §3).
 
         Returns
         -------
@@ -632,11 +663,11 @@ class DLNMetric(RiemannianMetric):
         log = self.log(point_b, point_a)
         return self.squared_norm(log, point_a)
 
-    def dist(self, point_a, point_b):
-        """Geodesic distance ``sqrt(squared_dist)``."""
+    def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> ArrayLike:
+        """Geodesic distance of g^N, ``sqrt(squared_dist)`` (MATH §3)."""
         return gs.sqrt(self.squared_dist(point_a, point_b))
 
-    def injectivity_radius(self, base_point=None):
+    def injectivity_radius(self, base_point: ArrayLike | None = None) -> ArrayLike:
         """Injectivity radius: infinite for depth 1 (Euclidean); unknown otherwise.
 
         Raises

@@ -181,3 +181,11 @@ def test_numpy_without_trapz_gives_clear_error() -> None:
 )
 def test_numpy_version_comparison(version: str, too_new: bool) -> None:
     assert _numpy_too_new(version) is too_new
+
+
+def test_uncreatable_output_exits_2_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["report", "--quick", "-o", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "cannot create" in result.stderr
