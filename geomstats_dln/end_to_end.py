@@ -190,6 +190,8 @@ class DLNMetric(RiemannianMetric):
         Cap on evaluations of the geodesic equation per integration.
     """
 
+    _JACOBIAN_CHUNK = 64  # shooting directions integrated together in log
+
     def __init__(
         self,
         space,
@@ -601,13 +603,20 @@ class DLNMetric(RiemannianMetric):
             v, x = velocity[idx], points[idx]
             step = 1e-7 * np.maximum(1.0, np.linalg.norm(v, axis=(-2, -1)))
             basis = np.eye(k).reshape((k,) + points.shape[-2:])
-            perturbed = v[:, None] + step[:, None, None, None] * basis[None]
-            batch = np.concatenate([v[:, None], perturbed], axis=1)
-            ends = self._exp_flat(
-                batch.reshape((-1,) + points.shape[-2:]),
-                np.repeat(x, k + 1, axis=0),
-            ).reshape(batch.shape)
-            jacobian = (ends[:, 1:] - ends[:, :1]).reshape(len(idx), k, k)
+            columns = []
+            # Directions in chunks, each integrated with its unperturbed geodesic
+            # so that the difference quotients share step sizes (memory stays
+            # bounded for large matrices).
+            for start in range(0, k, self._JACOBIAN_CHUNK):
+                chunk = basis[start : start + self._JACOBIAN_CHUNK]
+                perturbed = v[:, None] + step[:, None, None, None] * chunk[None]
+                batch = np.concatenate([v[:, None], perturbed], axis=1)
+                ends = self._exp_flat(
+                    batch.reshape((-1,) + points.shape[-2:]),
+                    np.repeat(x, len(chunk) + 1, axis=0),
+                ).reshape(batch.shape)
+                columns.append(ends[:, 1:] - ends[:, :1])
+            jacobian = np.concatenate(columns, axis=1).reshape(len(idx), k, k)
             jacobian = np.swapaxes(jacobian, -1, -2) / step[:, None, None]
             res = (ends[:, 0] - targets[idx]).reshape(len(idx), k)
             if np.any(np.linalg.cond(jacobian) > 1e12):
