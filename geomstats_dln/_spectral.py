@@ -60,6 +60,7 @@ __all__ = [
     "svd_frame",
     "apply_operator",
     "operator_and_hamiltonian_gradient",
+    "square_operator_and_hamiltonian_gradient",
     "hamiltonian_gradient",
     "operator_derivative",
 ]
@@ -665,7 +666,7 @@ def _square_homogeneous_table(x, powers, depth):
     return table
 
 
-def _square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
+def square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
     """:func:`operator_and_hamiltonian_gradient` for one square matrix, finite depth.
 
     The same formulas as the general path (:func:`_full_frame`,
@@ -715,7 +716,7 @@ def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
     depth = check_depth(depth)
     point = np.asarray(point, dtype=float)
     if point.ndim == 2 and point.shape[0] == point.shape[1] and depth != math.inf:
-        return _square_operator_and_hamiltonian_gradient(
+        return square_operator_and_hamiltonian_gradient(
             point, np.asarray(momentum, dtype=float), depth, rank_rtol
         )
     frame = _full_frame(point, depth, rank_rtol)

@@ -34,6 +34,7 @@ from geomstats_dln._spectral import (
     check_full_rank,
     geodesic_acceleration,
     operator_and_hamiltonian_gradient,
+    square_operator_and_hamiltonian_gradient,
     svd_frame,
 )
 
@@ -388,6 +389,9 @@ class DLNMetric(RiemannianMetric):
         )
 
         evaluations = 0
+        field = operator_and_hamiltonian_gradient
+        if len(field_shape) == 2 and shape[-1] == shape[-2] and self.depth != math.inf:
+            field = square_operator_and_hamiltonian_gradient  # skip the dispatch
         signs = np.concatenate([np.ones(size), -np.ones(size)])  # (X', P') = (A P, -dH)
 
         def vector_field(_, y):
@@ -398,13 +402,13 @@ class DLNMetric(RiemannianMetric):
                     f"more than {self.max_evaluations} evaluations of the geodesic "
                     "equation (is the geodesic approaching rank-deficient matrices?)"
                 )
-            velocity, gradient = operator_and_hamiltonian_gradient(
+            velocity, gradient = field(
                 y[:size].reshape(field_shape),
                 y[size:].reshape(field_shape),
                 self.depth,
                 self.boundary_rtol,
             )
-            return np.concatenate([velocity.ravel(), gradient.ravel()]) * signs
+            return np.concatenate((velocity, gradient), axis=None) * signs
 
         t_final = float(times[-1])
         if t_final == 0.0:
