@@ -6,8 +6,9 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
 - :class:`DLNBuresWassersteinMetric` -- its restriction to SPD matrices (§3);
 - :class:`DLNParameterSpace` and the maps of §1-2 (:func:`end_to_end`,
   :func:`moments`, :func:`lifted_gradient`, :func:`differential`);
-- balanced lifts (§4): :func:`center`, :func:`gauge_action`,
-  :func:`horizontal_lift`.
+- balanced lifts and tangent spaces (§4): :func:`center`, :func:`gauge_action`,
+  :func:`horizontal_lift`, :func:`vertical_projection`,
+  :func:`horizontal_projection`, :func:`to_tangent`.
 """
 
 from geomstats_dln._compat import check_environment
@@ -15,10 +16,14 @@ from geomstats_dln._compat import check_environment
 check_environment()
 
 from geomstats_dln.balanced import (  # noqa: E402
+    balanced_frame,
     center,
     gauge_action,
     horizontal_lift,
+    horizontal_projection,
     moment_differential,
+    to_tangent,
+    vertical_projection,
 )
 from geomstats_dln.bures_wasserstein import DLNBuresWassersteinMetric  # noqa: E402
 from geomstats_dln.end_to_end import (  # noqa: E402
@@ -43,12 +48,16 @@ __all__ = [
     "EndToEndMatrices",
     "GeodesicError",
     "__version__",
+    "balanced_frame",
     "center",
     "differential",
     "end_to_end",
     "gauge_action",
     "horizontal_lift",
+    "horizontal_projection",
     "lifted_gradient",
     "moment_differential",
     "moments",
+    "to_tangent",
+    "vertical_projection",
 ]

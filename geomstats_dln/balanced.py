@@ -14,12 +14,29 @@ classes build on them.
 
 from __future__ import annotations
 
+import numpy as np
+
 import geomstats.backend as gs
 
 from geomstats_dln._spectral import apply_operator, check_full_rank, svd_frame
-from geomstats_dln.parameters import _check_parameters, end_to_end, lifted_gradient
+from geomstats_dln.parameters import (
+    _check_parameters,
+    differential,
+    end_to_end,
+    lifted_gradient,
+    moments,
+)
 
-__all__ = ["center", "gauge_action", "horizontal_lift", "moment_differential"]
+__all__ = [
+    "balanced_frame",
+    "center",
+    "gauge_action",
+    "horizontal_lift",
+    "horizontal_projection",
+    "moment_differential",
+    "to_tangent",
+    "vertical_projection",
+]
 
 
 def _transpose(matrix):
@@ -128,3 +145,128 @@ def horizontal_lift(tangent_vec, parameters):
     depth, _ = _check_parameters(parameters)
     frame = svd_frame(end_to_end(parameters), depth)
     return lifted_gradient(apply_operator(frame, tangent_vec, -1.0), parameters)
+
+
+def _check_balanced(parameters, rtol: float = 1e-8):
+    """Raise ``ValueError`` stating ``|G|`` unless ``|G| <= rtol |W|^2``."""
+    defect = np.sqrt(np.sum(np.asarray(moments(parameters)) ** 2, axis=(-3, -2, -1)))
+    size = np.sum(np.asarray(parameters) ** 2, axis=(-3, -2, -1))
+    if np.any(defect > rtol * size):
+        raise ValueError(
+            f"parameters are not balanced: |G| = {float(np.max(defect)):.3e} "
+            f"> {rtol:g} |W|^2 = {float(np.max(rtol * size)):.3e}"
+        )
+
+
+def balanced_frame(parameters):
+    """Gauges and singular values of a balanced point (MATH §4 parametrization).
+
+    Returns ``(frames, lam)`` with ``frames[..., k] = Q_k`` for ``k = 0..N``
+    (``Q_0 = V``, ``Q_N = U`` from ``X = U S V^T``) and ``lam = s^{1/N}``, so that
+    ``W_k = Q_k diag(lam) Q_{k-1}^T``. Built by ``Q_k = W_k Q_{k-1} Lam^{-1}``.
+    """
+    parameters = np.asarray(parameters, dtype=float)
+    depth, _ = _check_parameters(parameters)
+    _check_balanced(parameters)
+    left, s, right_t = np.linalg.svd(end_to_end(parameters))
+    check_full_rank(end_to_end(parameters), s)
+    lam = s ** (1.0 / depth)
+    frames = [np.swapaxes(right_t, -1, -2)]
+    for k in range(depth - 1):
+        frames.append(parameters[..., k, :, :] @ frames[-1] / lam[..., None, :])
+    frames.append(left)
+    return np.stack(frames, axis=-3), lam
+
+
+def _rotate_layers(frames, vectors):
+    """``Q_k^T V_k Q_{k-1}`` for ``k = 1..N``."""
+    return np.swapaxes(frames[..., 1:, :, :], -1, -2) @ vectors @ frames[..., :-1, :, :]
+
+
+def _solve_tridiagonal(diagonal, off, rhs):
+    """Thomas algorithm for SPD Toeplitz tridiagonal systems, batched.
+
+    ``diagonal``, ``off``: [...], ``rhs``: [..., K]; the system is
+    ``off x_{k-1} + diagonal x_k + off x_{k+1} = rhs_k``.
+    """
+    size = rhs.shape[-1]
+    pivots = np.empty(rhs.shape)
+    solution = np.empty(rhs.shape)
+    diagonal = np.broadcast_to(diagonal, rhs.shape[:-1])
+    off = np.broadcast_to(off, rhs.shape[:-1])
+    pivots[..., 0] = diagonal
+    solution[..., 0] = rhs[..., 0]
+    for k in range(1, size):
+        factor = off / pivots[..., k - 1]
+        pivots[..., k] = diagonal - factor * off
+        solution[..., k] = rhs[..., k] - factor * solution[..., k - 1]
+    solution[..., -1] /= pivots[..., -1]
+    for k in range(size - 2, -1, -1):
+        solution[..., k] = (solution[..., k] - off * solution[..., k + 1]) / pivots[
+            ..., k
+        ]
+    return solution
+
+
+def vertical_projection(tangent_vec, parameters):
+    r"""Orthogonal projection onto the gauge-orbit directions ``V_W`` (MATH §4).
+
+    ``V_W = {w_a : a_k skew}``, ``(w_a)_k = a_k W_k - W_k a_{k-1}``. In the frame
+    ``W_k = Q_k Lam Q_{k-1}^T`` the normal equations decouple into one
+    ``(N-1) x (N-1)`` Toeplitz tridiagonal system per pair ``i < j``, with
+    diagonal ``2 (lam_i^2 + lam_j^2)`` and off-diagonal ``-2 lam_i lam_j`` (twice
+    the Gram matrix of survey Lemma 2), solved by the Thomas algorithm:
+    ``O(N d^3)`` for the rotations plus ``O(N d^2)``.
+
+    Parameters
+    ----------
+    tangent_vec : array-like, shape=[..., N, d, d]
+    parameters : array-like, shape=[..., N, d, d]
+        A balanced full-rank point.
+
+    Returns
+    -------
+    vertical : ndarray, shape=[..., N, d, d]
+    """
+    frames, lam = balanced_frame(parameters)
+    depth = frames.shape[-3] - 1
+    if depth == 1:
+        return np.zeros(
+            np.broadcast_shapes(np.shape(tangent_vec), frames[..., 1:, :, :].shape)
+        )
+    rotated = _rotate_layers(frames, np.asarray(tangent_vec, dtype=float))
+    lam_i, lam_j = lam[..., :, None], lam[..., None, :]
+    upper = rotated  # entries (k, i, j)
+    lower = np.swapaxes(rotated, -1, -2)  # entries (k, j, i) at position (i, j)
+    # r_k = lam_j V_k,ij - lam_i V_k,ji - lam_i V_{k+1},ij + lam_j V_{k+1},ji
+    first = lam_j[..., None, :, :] * upper - lam_i[..., None, :, :] * lower
+    second = -lam_i[..., None, :, :] * upper + lam_j[..., None, :, :] * lower
+    rhs = first[..., :-1, :, :] + second[..., 1:, :, :]  # [..., N-1, d, d]
+    diagonal = 2.0 * (lam_i**2 + lam_j**2)
+    off = -2.0 * lam_i * lam_j
+    beta = _solve_tridiagonal(diagonal, off, np.moveaxis(rhs, -3, -1))
+    beta = np.moveaxis(beta, -1, -3)  # b_k,ij for all (i, j); keep the skew part
+    skew = np.triu(beta, 1)
+    skew = skew - np.swapaxes(skew, -1, -2)
+    zeros = np.zeros(skew.shape[:-3] + (1,) + skew.shape[-2:])
+    padded = np.concatenate([zeros, skew, zeros], axis=-3)  # b_0..b_N
+    lam_diag = lam[..., None, None, :]  # right multiplication by Lam
+    orbit = padded[..., 1:, :, :] * lam_diag - np.swapaxes(
+        np.swapaxes(padded[..., :-1, :, :], -1, -2) * lam_diag, -1, -2
+    )
+    return frames[..., 1:, :, :] @ orbit @ np.swapaxes(frames[..., :-1, :, :], -1, -2)
+
+
+def horizontal_projection(tangent_vec, parameters):
+    """Orthogonal projection onto ``H_W = (ker dphi_W)^perp``: ``lift(dphi_W(V))``.
+
+    No linear solve (MATH §4): the horizontal lift of the image.
+    """
+    return horizontal_lift(differential(tangent_vec, parameters), parameters)
+
+
+def to_tangent(tangent_vec, parameters):
+    """Orthogonal projection onto ``T_W M = V_W (+) H_W`` (MATH §4)."""
+    return vertical_projection(tangent_vec, parameters) + horizontal_projection(
+        tangent_vec, parameters
+    )

@@ -1,0 +1,121 @@
+"""Tangent spaces of the balanced manifold against dense linear algebra (MATH §4)."""
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group
+
+from geomstats_dln.balanced import (
+    balanced_frame,
+    center,
+    gauge_action,
+    horizontal_projection,
+    moment_differential,
+    to_tangent,
+    vertical_projection,
+)
+from geomstats_dln.parameters import end_to_end
+
+
+def _balanced(rng, dim, depth, singular_values=None):
+    if singular_values is None:
+        matrix = rng.normal(size=(dim, dim)) + np.eye(dim)
+    else:
+        left = ortho_group.rvs(dim, random_state=rng.integers(1000))
+        right = ortho_group.rvs(dim, random_state=rng.integers(1000))
+        matrix = (left * singular_values) @ right.T
+    if depth == 1:
+        return center(matrix, 1)
+    gauges = ortho_group.rvs(dim, size=depth - 1, random_state=rng.integers(1000))
+    return gauge_action(gauges.reshape(depth - 1, dim, dim), center(matrix, depth))
+
+
+def _orbit_basis(parameters):
+    """Columns w_a for a running over a basis of so(d)^{N-1} (dense)."""
+    depth, dim = parameters.shape[0], parameters.shape[-1]
+    columns = []
+    for k in range(depth - 1):
+        for i in range(dim):
+            for j in range(i + 1, dim):
+                a = np.zeros((depth + 1, dim, dim))
+                a[k + 1, i, j], a[k + 1, j, i] = 1.0, -1.0
+                columns.append((a[1:] @ parameters - parameters @ a[:-1]).ravel())
+    return np.stack(columns, axis=1)
+
+
+def _dense_tangent_projector(parameters):
+    """Projector onto ker dG (T_W M), from the SVD of the dense Jacobian of G."""
+    size = parameters.size
+    jacobian = np.stack(
+        [
+            moment_differential(e.reshape(parameters.shape), parameters).ravel()
+            for e in np.eye(size)
+        ],
+        axis=1,
+    )
+    _, singular_values, vt = np.linalg.svd(jacobian)
+    rank = int(np.sum(singular_values > 1e-10 * singular_values[0]))
+    null = vt[rank:].T
+    return null @ null.T, null.shape[1]
+
+
+CASES = [(2, 2), (3, 4), (4, 3)]
+
+
+@pytest.mark.parametrize(("dim", "depth"), CASES)
+def test_vertical_projection_is_least_squares_on_the_orbit(dim, depth):
+    rng = np.random.default_rng(dim * 10 + depth)
+    parameters = _balanced(rng, dim, depth)
+    vec = rng.normal(size=parameters.shape)
+    basis = _orbit_basis(parameters)
+    coefficients = np.linalg.lstsq(basis, vec.ravel(), rcond=None)[0]
+    expected = (basis @ coefficients).reshape(parameters.shape)
+    np.testing.assert_allclose(
+        vertical_projection(vec, parameters), expected, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("dim", "depth"), CASES)
+def test_to_tangent_is_orthogonal_projection_onto_kernel_of_dG(dim, depth):
+    rng = np.random.default_rng(dim * 10 + depth + 1)
+    parameters = _balanced(rng, dim, depth)
+    vec = rng.normal(size=parameters.shape)
+    projector, dimension = _dense_tangent_projector(parameters)
+    # dim M = d^2 + (N-1) d (d-1) / 2 (MATH §4).
+    assert dimension == dim**2 + (depth - 1) * dim * (dim - 1) // 2
+    expected = (projector @ vec.ravel()).reshape(parameters.shape)
+    np.testing.assert_allclose(to_tangent(vec, parameters), expected, atol=1e-12)
+    # the split is orthogonal
+    vertical = vertical_projection(vec, parameters)
+    horizontal = horizontal_projection(vec, parameters)
+    assert abs(np.sum(vertical * horizontal)) < 1e-11 * np.sum(vec**2)
+
+
+def test_projections_with_repeated_singular_values_and_batches():
+    rng = np.random.default_rng(5)
+    points = np.stack(
+        [_balanced(rng, 3, 3, np.array([1.5, 1.5, 0.7])) for _ in range(2)]
+    )
+    vecs = rng.normal(size=points.shape)
+    batched = to_tangent(vecs, points)
+    for k in range(2):
+        projector, _ = _dense_tangent_projector(points[k])
+        expected = (projector @ vecs[k].ravel()).reshape(points[k].shape)
+        np.testing.assert_allclose(batched[k], expected, atol=1e-12)
+
+
+def test_balanced_frame_reconstructs_layers():
+    rng = np.random.default_rng(6)
+    parameters = _balanced(rng, 3, 4)
+    frames, lam = balanced_frame(parameters)
+    for k in range(4):
+        layer = frames[k + 1] @ np.diag(lam) @ frames[k].T
+        np.testing.assert_allclose(layer, parameters[k], atol=1e-12)
+    np.testing.assert_allclose(
+        np.linalg.svd(end_to_end(parameters), compute_uv=False), lam**4, rtol=1e-12
+    )
+
+
+def test_unbalanced_point_is_rejected_with_defect():
+    rng = np.random.default_rng(7)
+    with pytest.raises(ValueError, match=r"not balanced: \|G\| = "):
+        vertical_projection(np.zeros((3, 2, 2)), rng.normal(size=(3, 2, 2)))
