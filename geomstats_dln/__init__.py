@@ -6,7 +6,8 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
 - :class:`DLNBuresWassersteinMetric` -- its restriction to SPD matrices (§3);
 - :class:`DLNParameterSpace` and the maps of §1-2 (:func:`end_to_end`,
   :func:`moments`, :func:`lifted_gradient`, :func:`differential`);
-- balanced lifts and tangent spaces (§4): :func:`center`, :func:`gauge_action`,
+- :class:`BalancedManifold`, :class:`BalancedBundle` (quotient = ``(M_d, g^N)``)
+  and :class:`GaugeAction`; balanced lifts and tangent spaces (§4): :func:`center`, :func:`gauge_action`,
   :func:`horizontal_lift`, :func:`vertical_projection`,
   :func:`horizontal_projection`, :func:`to_tangent`.
 """
@@ -16,6 +17,9 @@ from geomstats_dln._compat import check_environment
 check_environment()
 
 from geomstats_dln.balanced import (  # noqa: E402
+    BalancedBundle,
+    BalancedManifold,
+    GaugeAction,
     balanced_frame,
     center,
     gauge_action,
@@ -42,10 +46,13 @@ from geomstats_dln.parameters import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "BalancedBundle",
+    "BalancedManifold",
     "DLNBuresWassersteinMetric",
     "DLNMetric",
     "DLNParameterSpace",
     "EndToEndMatrices",
+    "GaugeAction",
     "GeodesicError",
     "__version__",
     "balanced_frame",

@@ -17,9 +17,16 @@ from __future__ import annotations
 import numpy as np
 
 import geomstats.backend as gs
+from geomstats.geometry.fiber_bundle import FiberBundle
+from geomstats.geometry.group_action import GroupAction
+from geomstats.geometry.manifold import Manifold
+from geomstats.geometry.quotient_metric import QuotientMetric
 
 from geomstats_dln._spectral import apply_operator, check_full_rank, svd_frame
+from geomstats_dln.end_to_end import EndToEndMatrices
 from geomstats_dln.parameters import (
+    DLNParameterSpace,
+    FrobeniusMetric,
     _check_parameters,
     differential,
     end_to_end,
@@ -28,7 +35,11 @@ from geomstats_dln.parameters import (
 )
 
 __all__ = [
+    "BalancedBundle",
+    "BalancedManifold",
+    "GaugeAction",
     "balanced_frame",
+    "random_gauges",
     "center",
     "gauge_action",
     "horizontal_lift",
@@ -270,3 +281,171 @@ def to_tangent(tangent_vec, parameters):
     return vertical_projection(tangent_vec, parameters) + horizontal_projection(
         tangent_vec, parameters
     )
+
+
+class GaugeAction(GroupAction):
+    """The gauge group ``O(d)^{N-1}`` acting on parameters (MATH §4).
+
+    ``group_elem`` has shape ``[..., N-1, d, d]`` (``Q_1, ..., Q_{N-1}``); see
+    :func:`gauge_action`.
+    """
+
+    def __call__(self, group_elem, point):
+        return gauge_action(group_elem, point)
+
+
+def random_gauges(depth: int, dim: int, n_samples: int = 1):
+    """Haar-distributed ``O(d)^{N-1}`` elements, shape ``[n, N-1, d, d]``.
+
+    QR of Gaussian matrices with the signs of ``diag(R)`` moved into ``Q``.
+    """
+    size = (n_samples, depth - 1, dim, dim)
+    q, r = np.linalg.qr(np.asarray(gs.random.normal(size=size)))
+    gauges = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+    return gs.array(gauges if n_samples != 1 else gauges[0])
+
+
+class BalancedManifold(Manifold):
+    r"""Full-rank balanced networks ``{W : G_k(W) = 0}`` (MATH §2, §4).
+
+    An embedded submanifold of :class:`~geomstats_dln.parameters.DLNParameterSpace`
+    with the induced Frobenius metric, of dimension
+    ``d^2 + (N-1) d (d-1) / 2``. Equipped with the gauge action
+    (:class:`GaugeAction`); :meth:`equip_with_quotient` makes ``(M_d, g^N)``
+    the quotient by the gauge group through :class:`BalancedBundle`.
+
+    Parameters
+    ----------
+    dim : int
+        Width ``d``.
+    depth : int
+        Depth ``N``.
+    """
+
+    def __init__(self, dim: int, depth: int, equip: bool = True):
+        self.ambient = DLNParameterSpace(dim, depth, equip=False)
+        self.width, self.depth = self.ambient.width, self.ambient.depth
+        super().__init__(
+            dim=dim**2 + (depth - 1) * dim * (dim - 1) // 2,
+            shape=(depth, dim, dim),
+            equip=equip,
+        )
+        self.equip_with_group_action(GaugeAction())
+
+    @staticmethod
+    def default_metric():
+        """Frobenius metric of the parameter space."""
+        return FrobeniusMetric
+
+    def belongs(self, point, atol: float = 1e-8):
+        """Balanced (``|G| <= atol |W|^2``) and of full rank, with the right shape."""
+        point = np.asarray(point, dtype=float)
+        if tuple(point.shape[-3:]) != self.shape:
+            return np.zeros(point.shape[:-3], dtype=bool)
+        defect = np.sqrt(np.sum(moments(point) ** 2, axis=(-3, -2, -1)))
+        size = np.sum(point**2, axis=(-3, -2, -1))
+        s = np.linalg.svd(end_to_end(point), compute_uv=False)
+        return (defect <= atol * size) & (s[..., -1] > atol * s[..., 0])
+
+    def is_tangent(self, vector, base_point, atol: float = 1e-8):
+        """``dG_W(V) = 0`` (relative to ``|V| |W|``)."""
+        differential_g = np.asarray(moment_differential(vector, base_point))
+        scale = np.sqrt(
+            np.sum(np.asarray(vector) ** 2, axis=(-3, -2, -1))
+            * np.sum(np.asarray(base_point) ** 2, axis=(-3, -2, -1))
+        )
+        return np.sqrt(np.sum(differential_g**2, axis=(-3, -2, -1))) <= atol * scale
+
+    def to_tangent(self, vector, base_point):
+        """Orthogonal projection onto ``T_W M`` (:func:`to_tangent`)."""
+        return to_tangent(vector, base_point)
+
+    def random_point(self, n_samples: int = 1, bound: float = 1.0):
+        """Gaussian end-to-end matrix (entries of std ``bound``), Haar gauges."""
+        size = (self.width,) * 2 if n_samples == 1 else (n_samples,) + (self.width,) * 2
+        matrices = bound * gs.random.normal(size=size)
+        if self.depth == 1:
+            return center(matrices, 1)
+        return gauge_action(
+            random_gauges(self.depth, self.width, n_samples),
+            center(matrices, self.depth),
+        )
+
+    def center(self, end_to_end_matrix):
+        """Canonical balanced lift (:func:`center`)."""
+        return center(end_to_end_matrix, self.depth)
+
+    def equip_with_quotient(self):
+        """Quotient by the gauge group: ``EndToEndMatrices(d, depth=N)`` with the
+        geomstats ``QuotientMetric`` of :class:`BalancedBundle` (equal to g^N)."""
+        self.fiber_bundle = BalancedBundle(total_space=self)
+        quotient = EndToEndMatrices(self.width, depth=self.depth, equip=False)
+        quotient.equip_with_metric(QuotientMetric, total_space=self)
+        self.quotient = quotient
+        return quotient
+
+
+class BalancedBundle(FiberBundle):
+    """The Riemannian submersion ``phi: M -> (M_d, g^N)`` as a geomstats bundle.
+
+    Fibers are gauge orbits (MATH §4); ``lift`` is the :func:`center`, the
+    horizontal lift is ``above_k^T A^{-1}(Z) below_k^T``.
+    """
+
+    def __init__(self, total_space):
+        super().__init__(total_space=total_space)
+
+    @staticmethod
+    def riemannian_submersion(point):
+        """The end-to-end map."""
+        return end_to_end(point)
+
+    def lift(self, point):
+        """The center of the fiber over ``point``."""
+        return center(point, self._total_space.depth)
+
+    def tangent_riemannian_submersion(self, tangent_vec, base_point):
+        """``dphi_W(V) = sum_k above_k V_k below_k``."""
+        return differential(tangent_vec, base_point)
+
+    def horizontal_lift(self, tangent_vec, base_point=None, fiber_point=None):
+        """Horizontal lift at ``fiber_point`` (default: the center over
+        ``base_point``)."""
+        if fiber_point is None:
+            if base_point is None:
+                raise ValueError("give base_point or fiber_point")
+            fiber_point = self.lift(base_point)
+        return horizontal_lift(tangent_vec, fiber_point)
+
+    def horizontal_projection(self, tangent_vec, base_point):
+        """Projection onto ``(ker dphi)^perp`` (:func:`horizontal_projection`)."""
+        return horizontal_projection(tangent_vec, base_point)
+
+    def vertical_projection(self, tangent_vec, base_point):
+        """Projection onto the gauge-orbit directions (:func:`vertical_projection`).
+
+        For a vector tangent to ``M``; for a general vector of parameter space the
+        complement of the horizontal projection also contains normal directions.
+        """
+        return vertical_projection(tangent_vec, base_point)
+
+    def is_horizontal(self, tangent_vec, base_point, atol: float = 1e-8):
+        """``V`` equals its horizontal projection (relative to ``|V|``)."""
+        gap = np.asarray(tangent_vec) - self.horizontal_projection(
+            tangent_vec, base_point
+        )
+        norm = np.sqrt(np.sum(np.asarray(tangent_vec) ** 2, axis=(-3, -2, -1)))
+        return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * np.maximum(
+            norm, 1.0
+        )
+
+    def is_vertical(self, tangent_vec, base_point, atol: float = 1e-8):
+        """``dphi_W(V) = 0`` (relative to ``|V| |W|^{N-1}``-sized scale)."""
+        image = np.asarray(self.tangent_riemannian_submersion(tangent_vec, base_point))
+        norm = np.sqrt(np.sum(np.asarray(tangent_vec) ** 2, axis=(-3, -2, -1)))
+        scale = np.max(np.abs(np.asarray(base_point)), axis=(-3, -2, -1)) ** (
+            self._total_space.depth - 1
+        )
+        return np.sqrt(np.sum(image**2, axis=(-2, -1))) <= atol * np.maximum(
+            norm * scale, 1.0
+        )

@@ -119,3 +119,55 @@ def test_unbalanced_point_is_rejected_with_defect():
     rng = np.random.default_rng(7)
     with pytest.raises(ValueError, match=r"not balanced: \|G\| = "):
         vertical_projection(np.zeros((3, 2, 2)), rng.normal(size=(3, 2, 2)))
+
+
+def test_balanced_manifold_quotient_metric_is_dln_metric():
+    from geomstats_dln import EndToEndMatrices
+    from geomstats_dln.balanced import BalancedManifold
+
+    space = BalancedManifold(3, 4)
+    assert space.dim == 9 + 3 * 3
+    points = space.random_point(3)
+    assert points.shape == (3, 4, 3, 3) and np.all(space.belongs(points))
+    assert not np.any(space.belongs(np.random.default_rng(0).normal(size=(3, 4, 3, 3))))
+    quotient = space.equip_with_quotient()
+    rng = np.random.default_rng(8)
+    vecs = rng.normal(size=(3, 3, 3))
+    matrices = space.fiber_bundle.riemannian_submersion(points)
+    expected = EndToEndMatrices(3, depth=4).metric.inner_product(vecs, vecs, matrices)
+    # geomstats' QuotientMetric: lift at the center, and at the given fiber points
+    np.testing.assert_allclose(
+        quotient.metric.inner_product(vecs, vecs, matrices), expected, rtol=1e-11
+    )
+    np.testing.assert_allclose(
+        quotient.metric.inner_product(vecs, vecs, fiber_point=points),
+        expected,
+        rtol=1e-11,
+    )
+
+
+def test_bundle_projections_and_predicates():
+    from geomstats_dln.balanced import BalancedManifold
+
+    space = BalancedManifold(3, 3)
+    space.equip_with_quotient()
+    bundle = space.fiber_bundle
+    rng = np.random.default_rng(9)
+    point = space.random_point()
+    vec = space.to_tangent(rng.normal(size=point.shape), point)
+    assert space.is_tangent(vec, point)
+    assert not space.is_tangent(rng.normal(size=point.shape), point)
+    vertical = bundle.vertical_projection(vec, point)
+    horizontal = bundle.horizontal_projection(vec, point)
+    np.testing.assert_allclose(vertical + horizontal, vec, atol=1e-12)
+    assert bundle.is_vertical(vertical, point) and not bundle.is_vertical(vec, point)
+    assert bundle.is_horizontal(horizontal, point)
+    assert not bundle.is_horizontal(vertical, point)
+    np.testing.assert_allclose(
+        bundle.tangent_riemannian_submersion(horizontal, point),
+        bundle.tangent_riemannian_submersion(vec, point),
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        bundle.lift(end_to_end(point)), center(end_to_end(point), 3)
+    )
