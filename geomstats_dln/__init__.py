@@ -7,8 +7,9 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
 - :class:`DLNParameterSpace` and the maps of §1-2 (:func:`end_to_end`,
   :func:`moments`, :func:`lifted_gradient`, :func:`differential`);
 - :class:`BalancedManifold`, :class:`BalancedBundle` (quotient = ``(M_d, g^N)``)
-  and :class:`GaugeAction`; balanced lifts and tangent spaces (§4): :func:`center`, :func:`gauge_action`,
-  :func:`horizontal_lift`, :func:`vertical_projection`,
+  and :class:`GaugeAction`; balanced lifts and tangent spaces (§4):
+  :func:`center`, :func:`gauge_action`, :func:`horizontal_lift`,
+  :func:`vertical_projection`,
   :func:`horizontal_projection`, :func:`to_tangent`.
 """
 
