@@ -69,6 +69,10 @@ __all__ = [
 # microseconds a call, so they are used only under geomstats' autograd backend.
 _XP = anp if gs.__name__.endswith("autograd") else np
 
+# Up to this depth a_ij is evaluated as its sum of N positive terms (cheaper than
+# two expm1 per pair, and exact); beyond it, as an expm1 ratio.
+_SUM_FORM_MAX_DEPTH = 12
+
 # Relative width below which a triple of nodes is treated by Opitz' formula.
 _TRIPLE_WIDTH = 1e-3
 
@@ -112,10 +116,11 @@ def dln_coefficients(s_left, s_right, depth, xp=None):
                = \frac{s_i^2 - s_j^2}{s_i^{2/N} - s_j^{2/N}},
         \qquad a_{ii} = N s_i^{2(N-1)/N},
 
-    and for ``N = inf`` the logarithmic mean of ``s_i^2, s_j^2``. Evaluated as
+    and for ``N = inf`` the logarithmic mean of ``s_i^2, s_j^2``. For ``N <= 12``
+    evaluated as the sum of its ``N`` positive terms; otherwise as
     ``hi^{N-1} expm1(N t) / expm1(t)`` with ``t = log(lo / hi) <= 0`` in the power
-    coordinates, which has full relative accuracy when ``s_i ~ s_j`` and needs no
-    special case for ``s_i = s_j`` beyond the limit. Zero singular values are
+    coordinates. Both keep full relative accuracy when ``s_i ~ s_j`` and need no
+    special case for ``s_i = s_j``. Zero singular values are
     allowed on one side (``a(s, 0) = s^{2(N-1)/N}``) for finite depth.
 
     Parameters
@@ -132,26 +137,38 @@ def dln_coefficients(s_left, s_right, depth, xp=None):
     coefficients : array-like, shape=[..., n, m]
     """
     xp = _XP if xp is None else xp
-    s_i = s_left[..., :, None]
-    s_j = s_right[..., None, :]
-    hi = xp.maximum(s_i, s_j)
-    lo = xp.minimum(s_i, s_j)
+    if depth == 1:
+        return xp.ones_like(s_left[..., :, None] * s_right[..., None, :])
+    if depth != math.inf and depth <= _SUM_FORM_MAX_DEPTH:
+        # The same divided difference as its sum of positive terms,
+        # h_{N-1}(x_i, x_j) = sum_q x_i^q x_j^{N-1-q}: exact, no transcendental.
+        x_i = (s_left ** (2.0 / depth))[..., :, None]
+        x_j = (s_right ** (2.0 / depth))[..., None, :]
+        total, power_j = 1.0, 1.0
+        for _ in range(depth - 1):
+            power_j = power_j * x_j
+            total = x_i * total + power_j
+        return total
+    # Logarithms and powers per singular value, then per pair only cheap ops and
+    # one expm1 ratio: t = log(x_lo / x_hi) = -(2/N) |log s_i - log s_j| <= 0
+    # (lo = 0 gives t = -inf, ratio 1); hi^p = max(s_i^p, s_j^p).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_left, log_right = xp.log(s_left), xp.log(s_right)
+        gap = xp.abs(log_left[..., :, None] - log_right[..., None, :])
     if depth == math.inf:
-        # a = hi^2 * expm1(T) / T with T = 2 log(lo / hi) <= 0.
-        log_ratio = 2.0 * (xp.log(lo) - xp.log(hi))
+        # a = hi^2 expm1(T) / T with T = -2 |log s_i - log s_j|.
+        log_ratio = -2.0 * gap
         equal = log_ratio == 0.0
         safe = xp.where(equal, -1.0, log_ratio)
         ratio = xp.where(equal, 1.0, xp.expm1(safe) / safe)
-        return hi**2 * ratio
-    if depth == 1:
-        return xp.ones_like(hi)
-    # t = log(x_lo / x_hi) = (2 / N) log(lo / hi); lo = 0 gives t = -inf, ratio 1.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = (2.0 / depth) * (xp.log(lo) - xp.log(hi))
+        return xp.maximum(s_left[..., :, None] ** 2, s_right[..., None, :] ** 2) * ratio
+    log_ratio = (-2.0 / depth) * gap
     equal = log_ratio == 0.0
     safe = xp.where(equal, -1.0, log_ratio)
     ratio = xp.where(equal, float(depth), xp.expm1(depth * safe) / xp.expm1(safe))
-    return hi ** (2.0 * (depth - 1) / depth) * ratio
+    power = 2.0 * (depth - 1) / depth
+    hi = xp.maximum(s_left[..., :, None] ** power, s_right[..., None, :] ** power)
+    return hi * ratio
 
 
 def _first_divided_difference(hi, lo, depth):
