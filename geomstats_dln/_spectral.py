@@ -63,6 +63,7 @@ __all__ = [
     "square_operator_and_hamiltonian_gradient",
     "hamiltonian_gradient",
     "operator_derivative",
+    "lower_index",
 ]
 
 # Array namespace of the differentiable functions: autograd's wrappers cost a few
@@ -743,6 +744,22 @@ def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
     )
     velocity, gradient = _unrotate(frame, both)
     return velocity, gradient
+
+
+def lower_index(point, tangent_vec, depth: int | float):
+    """``A_{N,X}^{-1}(V)`` in NumPy (no autodiff), for the geodesic integrator.
+
+    Same map as :func:`apply_operator` with ``power = -1`` (MATH §3), computed in
+    the full SVD frame; one square matrix takes the lean path.
+    """
+    depth = check_depth(depth)
+    point = np.asarray(point, dtype=float)
+    tangent_vec = np.asarray(tangent_vec, dtype=float)
+    if point.ndim == 2 and point.shape[0] == point.shape[1] and depth != math.inf:
+        left, _, right_t, _, table = _square_frame(point, depth, None)
+        return left @ ((left.T @ tangent_vec @ right_t.T) / table[-1]) @ right_t
+    frame = _full_frame(point, depth)
+    return _unrotate(frame, _rotate(frame, tangent_vec) / frame.coefficients)
 
 
 def hamiltonian_gradient(point, momentum, depth):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.integrate import solve_ivp
+from scipy.integrate import DOP853, solve_ivp
 
 import geomstats.backend as gs
 from geomstats.geometry.base import VectorSpaceOpenSet
@@ -33,6 +33,7 @@ from geomstats_dln._spectral import (
     check_finite_matrix,
     check_full_rank,
     geodesic_acceleration,
+    lower_index,
     operator_and_hamiltonian_gradient,
     square_operator_and_hamiltonian_gradient,
     svd_frame,
@@ -413,6 +414,22 @@ class DLNMetric(RiemannianMetric):
         t_final = float(times[-1])
         if t_final == 0.0:
             return np.broadcast_to(points, (len(times),) + shape).copy()
+        if len(times) == 1:
+            # exp: step the solver to t_final itself (no dense output needed).
+            try:
+                solver = DOP853(
+                    vector_field, 0.0, y0, t_final, rtol=rtol, atol=1e-3 * rtol * scale
+                )
+                while solver.status == "running":
+                    message = solver.step()
+            except ValueError as error:
+                raise GeodesicError(
+                    f"the g^{self.depth} geodesic was stopped before t = {t_final} "
+                    f"(g^N is incomplete: it reaches rank-deficient matrices): {error}"
+                ) from error
+            if solver.status != "finished":
+                raise GeodesicError(f"geodesic integration failed: {message}")
+            return solver.y[:size].reshape((1,) + shape)
         try:
             solution = solve_ivp(
                 vector_field,
@@ -500,8 +517,9 @@ class DLNMetric(RiemannianMetric):
         if self.depth == 1:
             self._check_segment(points, vectors)
             return gs.array((points + vectors).reshape(shape))
-        momenta = np.asarray(self.inverse_operator(vectors, points))
-        end = self._integrate(points, momenta, np.array([1.0]), rtol)[-1]
+        end = self._integrate(
+            points, self._momenta(vectors, points), np.array([1.0]), rtol
+        )[-1]
         return gs.array(end.reshape(shape))
 
     def geodesic_points(
@@ -524,8 +542,7 @@ class DLNMetric(RiemannianMetric):
                 self._check_segment(points, times[-1] * vectors)
             path = points[None] + times[:, None, None, None] * vectors[None]
         else:
-            momenta = np.asarray(self.inverse_operator(vectors, points))
-            path = self._integrate(points, momenta, times)
+            path = self._integrate(points, self._momenta(vectors, points), times)
         path = np.moveaxis(path, 0, 1).reshape(shape[:-2] + (len(times),) + shape[-2:])
         return gs.array(path)
 
@@ -662,8 +679,14 @@ class DLNMetric(RiemannianMetric):
             f"for {n_problems} problem(s)"
         )
 
+    def _momenta(self, vectors, points):
+        """``P(0) = A_X^{-1}(V)`` for flat batches [k, n, m] (NumPy)."""
+        if len(points) == 1:  # one matrix: the lean single-matrix path
+            return lower_index(points[0], vectors[0], self.depth)[None]
+        return lower_index(points, vectors, self.depth)
+
     def _exp_flat(self, vectors, points):
-        momenta = np.asarray(self.inverse_operator(vectors, points))
+        momenta = self._momenta(vectors, points)
         return self._integrate(points, momenta, np.array([1.0]))[-1]
 
     def squared_dist(self, point_a: ArrayLike, point_b: ArrayLike) -> ArrayLike:

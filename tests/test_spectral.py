@@ -261,3 +261,17 @@ def test_single_matrix_acceleration_matches_batched_path(depth):
     for k in range(2):
         single = spectral.geodesic_acceleration(points[k], velocities[k], depth)
         np.testing.assert_allclose(single, batched[k], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3), (3, 2)])
+def test_lower_index_inverts_the_operator(shape):
+    rng = np.random.default_rng(8)
+    point = rng.normal(size=shape) + np.eye(*shape)
+    vec = rng.normal(size=shape)
+    for depth in [2, 3]:
+        lowered = spectral.lower_index(point, vec, depth)
+        np.testing.assert_allclose(
+            reference.operator(point, lowered, depth), vec, atol=1e-11
+        )
+        batched = spectral.lower_index(point[None], vec[None], depth)[0]
+        np.testing.assert_allclose(batched, lowered, atol=1e-12)
