@@ -49,6 +49,8 @@ def test_report_quick_writes_report_and_figure(tmp_path: Path) -> None:
     assert "![end_to_end_geodesics.png](end_to_end_geodesics.png)" in text
     png = out / "end_to_end_geodesics.png"
     assert png.read_bytes()[:8] == PNG_MAGIC
+    assert "Balanced networks and the Riemannian submersion" in text
+    assert (out / "balanced_hyperbola.png").read_bytes()[:8] == PNG_MAGIC
     # Every numerical check of the report passes.
     assert "| FAIL |" not in text, text
 
