@@ -14,6 +14,8 @@ classes build on them.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import geomstats.backend as gs
@@ -160,7 +162,9 @@ def horizontal_lift(tangent_vec, parameters):
 
 def _check_balanced(parameters, rtol: float = 1e-8):
     """Raise ``ValueError`` stating ``|G|`` unless ``|G| <= rtol |W|^2``."""
-    defect = np.sqrt(np.sum(np.asarray(moments(parameters)) ** 2, axis=(-3, -2, -1)))
+    lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
+    gram = lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
+    defect = np.sqrt(np.sum(gram**2, axis=(-3, -2, -1)))
     size = np.sum(np.asarray(parameters) ** 2, axis=(-3, -2, -1))
     if np.any(defect > rtol * size):
         raise ValueError(
@@ -179,8 +183,10 @@ def balanced_frame(parameters):
     parameters = np.asarray(parameters, dtype=float)
     depth, _ = _check_parameters(parameters)
     _check_balanced(parameters)
-    left, s, right_t = np.linalg.svd(end_to_end(parameters))
-    check_full_rank(end_to_end(parameters), s)
+    matrix = end_to_end(parameters)
+    left, s, right_t = np.linalg.svd(matrix)
+    if not np.all(s[..., -1] > matrix.shape[-1] * np.finfo(float).eps * s[..., 0]):
+        check_full_rank(matrix, s)  # raises, naming the smallest singular value
     lam = s ** (1.0 / depth)
     frames = [np.swapaxes(right_t, -1, -2)]
     for k in range(depth - 1):
@@ -194,29 +200,28 @@ def _rotate_layers(frames, vectors):
     return np.swapaxes(frames[..., 1:, :, :], -1, -2) @ vectors @ frames[..., :-1, :, :]
 
 
-def _solve_tridiagonal(diagonal, off, rhs):
-    """Thomas algorithm for SPD Toeplitz tridiagonal systems, batched.
+@functools.cache
+def _sine_basis(size: int) -> np.ndarray:
+    """Orthonormal DST-I basis: eigenvectors of every ``size x size`` symmetric
+    Toeplitz tridiagonal matrix, ``S_jk = sqrt(2/(K+1)) sin(pi j k / (K+1))``."""
+    index = np.arange(1, size + 1)
+    return np.sqrt(2.0 / (size + 1)) * np.sin(
+        np.pi * np.outer(index, index) / (size + 1)
+    )
 
-    ``diagonal``, ``off``: [...], ``rhs``: [..., K]; the system is
-    ``off x_{k-1} + diagonal x_k + off x_{k+1} = rhs_k``.
+
+def _solve_toeplitz_tridiagonal(diagonal, off, rhs):
+    """Solve ``off x_{k-1} + diagonal x_k + off x_{k+1} = rhs_k``, batched.
+
+    Such matrices share the sine eigenvectors, with eigenvalues
+    ``diagonal + 2 off cos(pi j / (K+1))``: two products with the DST-I basis and
+    one division, no loop. ``diagonal``, ``off``: [...]; ``rhs``: [..., K].
     """
     size = rhs.shape[-1]
-    pivots = np.empty(rhs.shape)
-    solution = np.empty(rhs.shape)
-    diagonal = np.broadcast_to(diagonal, rhs.shape[:-1])
-    off = np.broadcast_to(off, rhs.shape[:-1])
-    pivots[..., 0] = diagonal
-    solution[..., 0] = rhs[..., 0]
-    for k in range(1, size):
-        factor = off / pivots[..., k - 1]
-        pivots[..., k] = diagonal - factor * off
-        solution[..., k] = rhs[..., k] - factor * solution[..., k - 1]
-    solution[..., -1] /= pivots[..., -1]
-    for k in range(size - 2, -1, -1):
-        solution[..., k] = (solution[..., k] - off * solution[..., k + 1]) / pivots[
-            ..., k
-        ]
-    return solution
+    basis = _sine_basis(size)
+    angles = np.cos(np.pi * np.arange(1, size + 1) / (size + 1))
+    eigenvalues = diagonal[..., None] + 2.0 * off[..., None] * angles
+    return ((rhs @ basis) / eigenvalues) @ basis
 
 
 def vertical_projection(tangent_vec, parameters):
@@ -226,8 +231,9 @@ def vertical_projection(tangent_vec, parameters):
     ``W_k = Q_k Lam Q_{k-1}^T`` the normal equations decouple into one
     ``(N-1) x (N-1)`` Toeplitz tridiagonal system per pair ``i < j``, with
     diagonal ``2 (lam_i^2 + lam_j^2)`` and off-diagonal ``-2 lam_i lam_j`` (twice
-    the Gram matrix of survey Lemma 2), solved by the Thomas algorithm:
-    ``O(N d^3)`` for the rotations plus ``O(N d^2)``.
+    the Gram matrix of survey Lemma 2). All these matrices are diagonal in the
+    same sine basis, so the solves are two products with it: ``O(N d^3)`` for
+    the rotations plus ``O(N^2 d^2)``.
 
     Parameters
     ----------
@@ -255,7 +261,7 @@ def vertical_projection(tangent_vec, parameters):
     rhs = first[..., :-1, :, :] + second[..., 1:, :, :]  # [..., N-1, d, d]
     diagonal = 2.0 * (lam_i**2 + lam_j**2)
     off = -2.0 * lam_i * lam_j
-    beta = _solve_tridiagonal(diagonal, off, np.moveaxis(rhs, -3, -1))
+    beta = _solve_toeplitz_tridiagonal(diagonal, off, np.moveaxis(rhs, -3, -1))
     beta = np.moveaxis(beta, -1, -3)  # b_k,ij for all (i, j); keep the skew part
     skew = np.triu(beta, 1)
     skew = skew - np.swapaxes(skew, -1, -2)

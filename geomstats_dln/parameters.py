@@ -57,10 +57,10 @@ def partial_products(parameters):
     eye = gs.broadcast_to(gs.eye(dim), parameters.shape[:-3] + (dim, dim))
     below = [eye]
     for k in range(1, depth):
-        below.append(gs.matmul(parameters[..., k - 1, :, :], below[-1]))
+        below.append(parameters[..., k - 1, :, :] @ below[-1])
     above = [eye]
     for k in range(depth - 1, 0, -1):
-        above.append(gs.matmul(above[-1], parameters[..., k, :, :]))
+        above.append(above[-1] @ parameters[..., k, :, :])
     return gs.stack(above[::-1], axis=-3), gs.stack(below, axis=-3)
 
 
@@ -78,7 +78,7 @@ def end_to_end(parameters):
     depth, _ = _check_parameters(parameters)
     product = parameters[..., 0, :, :]
     for k in range(1, depth):
-        product = gs.matmul(parameters[..., k, :, :], product)
+        product = parameters[..., k, :, :] @ product
     return product
 
 
