@@ -59,6 +59,7 @@ __all__ = [
     "second_divided_difference",
     "svd_frame",
     "apply_operator",
+    "operator_power",
     "operator_and_hamiltonian_gradient",
     "square_operator_and_hamiltonian_gradient",
     "hamiltonian_gradient",
@@ -321,40 +322,42 @@ def check_full_rank(point, singular_values=None, rtol=None):
         )
 
 
-# Batches at least this large are split over threads: LAPACK releases the GIL and
-# numpy's batched SVD otherwise runs on one core.
-_PARALLEL_SVD_MIN_BATCH = 2048
+# Batches at least this large are split over threads by :func:`operator_power`:
+# LAPACK's SVD, matmul and large ufuncs release the GIL, and numpy's batched SVD
+# otherwise runs on one core.
+_PARALLEL_MIN_BATCH = 2048
 
 
 @functools.cache
-def _svd_pool() -> ThreadPoolExecutor:
+def _thread_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
 
 
-def _thin_svd(point):
-    """Thin SVD ``(U, s, V^T)`` of [..., n, m]; large plain batches use all cores."""
-    batch = int(np.prod(point.shape[:-2], dtype=int))
+def operator_power(tangent_vec, point, depth: int | float, power: float):
+    """``A_{N,X}^{power}(Z)`` for broadcastable batches (MATH §3).
+
+    :func:`svd_frame` then :func:`apply_operator`; a large batch of plain arrays
+    is split into one chunk per core, computed in threads.
+    """
     workers = os.cpu_count() or 1
-    if (
-        type(point) is not np.ndarray  # autograd boxes: keep the traced path
-        or batch < _PARALLEL_SVD_MIN_BATCH
-        or workers == 1
-    ):
-        return gs.linalg.svd(point, full_matrices=False)
-    flat = point.reshape((batch,) + point.shape[-2:])
-    parts = _svd_pool().map(
-        functools.partial(np.linalg.svd, full_matrices=False),
-        np.array_split(flat, workers),
-    )
-    left, singular_values, right_t = (
-        np.concatenate(a) for a in zip(*parts, strict=True)
-    )
-    shape = point.shape[:-2]
-    return (
-        left.reshape(shape + left.shape[-2:]),
-        singular_values.reshape(shape + singular_values.shape[-1:]),
-        right_t.reshape(shape + right_t.shape[-2:]),
-    )
+    plain = type(point) is np.ndarray and type(tangent_vec) is np.ndarray
+    if plain and workers > 1:
+        batch_shape = np.broadcast_shapes(point.shape[:-2], tangent_vec.shape[:-2])
+        size = int(np.prod(batch_shape, dtype=int))
+        if size >= _PARALLEL_MIN_BATCH:
+            points = np.broadcast_to(point, batch_shape + point.shape[-2:])
+            vectors = np.broadcast_to(tangent_vec, batch_shape + point.shape[-2:])
+            points = points.reshape((size,) + point.shape[-2:])
+            vectors = vectors.reshape((size,) + point.shape[-2:])
+            chunks = np.array_split(np.arange(size), workers)
+            parts = _thread_pool().map(
+                lambda index: apply_operator(
+                    svd_frame(points[index], depth), vectors[index], power
+                ),
+                chunks,
+            )
+            return np.concatenate(list(parts)).reshape(batch_shape + point.shape[-2:])
+    return apply_operator(svd_frame(point, depth), tangent_vec, power)
 
 
 def svd_frame(point, depth) -> SVDFrame:
@@ -366,8 +369,8 @@ def svd_frame(point, depth) -> SVDFrame:
     depth = check_depth(depth)
     check_finite_matrix(point)
     transposed = point.shape[-2] > point.shape[-1]
-    left, singular_values, right_t = _thin_svd(
-        gs.moveaxis(point, -1, -2) if transposed else point
+    left, singular_values, right_t = gs.linalg.svd(
+        gs.moveaxis(point, -1, -2) if transposed else point, full_matrices=False
     )
     check_full_rank(point, singular_values)  # names the caller's shape
     if depth == math.inf and point.shape[-2] != point.shape[-1]:

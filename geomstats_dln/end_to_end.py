@@ -35,6 +35,7 @@ from geomstats_dln._spectral import (
     geodesic_acceleration,
     lower_index,
     operator_and_hamiltonian_gradient,
+    operator_power,
     square_operator_and_hamiltonian_gradient,
     svd_frame,
 )
@@ -231,7 +232,8 @@ class DLNMetric(RiemannianMetric):
 
     def _apply(self, tangent_vec, base_point, power):
         self._check_vector(tangent_vec)
-        return apply_operator(self._frame(base_point), tangent_vec, power)
+        self._space._check_shape(base_point, "base_point")
+        return operator_power(tangent_vec, base_point, self.depth, power)
 
     def operator(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> ArrayLike:
         r"""``A_{N,X}(Z) = sum_p (XX^T)^{(N-p)/N} Z (X^TX)^{(p-1)/N}`` (the cometric).

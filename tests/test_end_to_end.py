@@ -398,3 +398,24 @@ def test_log_of_tall_matrices():
     np.testing.assert_allclose(
         metric.log(metric.exp(vec, point), point), vec, atol=1e-7
     )
+
+
+def test_large_batches_split_over_threads_agree():
+    # Batches above the threading threshold are computed in chunks.
+    from geomstats_dln import _spectral
+
+    rng = np.random.default_rng(32)
+    size = _spectral._PARALLEL_MIN_BATCH + 3
+    points = _well_conditioned(rng, 3, batch=(size,))
+    vecs = rng.normal(size=(size, 3, 3))
+    metric = EndToEndMatrices(3, depth=3).metric
+    batched = metric.inner_product(vecs, vecs, points)
+    for k in (0, size // 2, size - 1):
+        np.testing.assert_allclose(
+            batched[k], metric.squared_norm(vecs[k], points[k]), rtol=1e-13
+        )
+    # one base point broadcast against a large batch of vectors
+    lowered = metric.inverse_operator(vecs, points[0])
+    np.testing.assert_allclose(
+        lowered[-1], metric.inverse_operator(vecs[-1], points[0]), atol=1e-13
+    )
