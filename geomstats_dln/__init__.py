@@ -20,7 +20,9 @@ check_environment()
 from geomstats_dln.balanced import (  # noqa: E402
     BalancedBundle,
     BalancedManifold,
+    BalancedMetric,
     GaugeAction,
+    balanced_exp,
     balanced_frame,
     center,
     gauge_action,
@@ -49,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BalancedBundle",
     "BalancedManifold",
+    "BalancedMetric",
     "DLNBuresWassersteinMetric",
     "DLNMetric",
     "DLNParameterSpace",
@@ -56,6 +59,7 @@ __all__ = [
     "GaugeAction",
     "GeodesicError",
     "__version__",
+    "balanced_exp",
     "balanced_frame",
     "center",
     "differential",

@@ -39,6 +39,8 @@ from geomstats_dln.parameters import (
 __all__ = [
     "BalancedBundle",
     "BalancedManifold",
+    "BalancedMetric",
+    "balanced_exp",
     "GaugeAction",
     "balanced_frame",
     "random_gauges",
@@ -311,6 +313,37 @@ def random_gauges(depth: int, dim: int, n_samples: int = 1):
     return gs.array(gauges if n_samples != 1 else gauges[0])
 
 
+class BalancedMetric(FrobeniusMetric):
+    """Frobenius metric induced on the balanced manifold (MATH §4).
+
+    Inner products are those of parameter space; ``exp`` follows the geodesics
+    of the submanifold (:func:`balanced_exp`, RATTLE), not straight lines.
+    """
+
+    def exp(self, tangent_vec, base_point):
+        """Geodesic of ``M`` at time 1 (:func:`balanced_exp`); batched by a loop."""
+        tangent_vec = np.asarray(tangent_vec, dtype=float)
+        base_point = np.asarray(base_point, dtype=float)
+        batch = np.broadcast_shapes(tangent_vec.shape[:-3], base_point.shape[:-3])
+        if not batch:
+            return balanced_exp(tangent_vec, base_point)
+        vectors = np.broadcast_to(tangent_vec, batch + tangent_vec.shape[-3:])
+        points = np.broadcast_to(base_point, batch + base_point.shape[-3:])
+        ends = [
+            balanced_exp(v, p)
+            for v, p in zip(
+                vectors.reshape((-1,) + vectors.shape[-3:]),
+                points.reshape((-1,) + points.shape[-3:]),
+                strict=True,
+            )
+        ]
+        return np.stack(ends).reshape(points.shape)
+
+    def log(self, point, base_point):
+        """Not implemented yet: shooting on :func:`balanced_exp` (next issue)."""
+        raise NotImplementedError("log on the balanced manifold is not implemented")
+
+
 class BalancedManifold(Manifold):
     r"""Full-rank balanced networks ``{W : G_k(W) = 0}`` (MATH §2, §4).
 
@@ -340,8 +373,8 @@ class BalancedManifold(Manifold):
 
     @staticmethod
     def default_metric():
-        """Frobenius metric of the parameter space."""
-        return FrobeniusMetric
+        """The induced Frobenius metric, with RATTLE geodesics."""
+        return BalancedMetric
 
     def belongs(self, point, atol: float = 1e-8):
         """Balanced (``|G| <= atol |W|^2``) and of full rank, with the right shape."""
@@ -455,3 +488,89 @@ class BalancedBundle(FiberBundle):
         return np.sqrt(np.sum(image**2, axis=(-2, -1))) <= atol * np.maximum(
             norm * scale, 1.0
         )
+
+
+def _symmetric_basis(depth: int, dim: int) -> np.ndarray:
+    """Basis of ``Sym(d)^{N-1}``: [(N-1) d (d+1)/2, N-1, d, d]."""
+    rows, cols = np.triu_indices(dim)
+    basis = np.zeros((depth - 1, len(rows), depth - 1, dim, dim))
+    for k in range(depth - 1):
+        basis[k, np.arange(len(rows)), k, rows, cols] = 1.0
+        basis[k, np.arange(len(rows)), k, cols, rows] = 1.0
+    return basis.reshape(-1, depth - 1, dim, dim)
+
+
+def _gauge_vector(algebra, parameters):
+    """``(w_a)_k = a_k W_k - W_k a_{k-1}`` with ``a_0 = a_N = 0`` (MATH §4)."""
+    zeros = np.zeros(algebra.shape[:-3] + (1,) + algebra.shape[-2:])
+    padded = np.concatenate([zeros, algebra, zeros], axis=-3)
+    return padded[..., 1:, :, :] @ parameters - parameters @ padded[..., :-1, :, :]
+
+
+def _rattle_step(point, velocity, step, basis, tol):
+    """One RATTLE step for the geodesic of ``M = {G = 0}`` (constrained motion).
+
+    Position: ``W+ = W + h V - h^2 w_mu(W)`` with symmetric ``mu`` (a normal
+    vector, MATH §4) solved by Newton so that ``G(W+) = 0``; velocity: the
+    orthogonal projection of ``(W+ - W) / h`` onto ``T_{W+} M``.
+    """
+    rows, cols = np.triu_indices(point.shape[-1])
+    normals = np.stack([_gauge_vector(b, point) for b in basis])
+    free = point + step * velocity
+    multiplier = np.zeros(len(basis))
+    scale = np.sum(point**2)
+    for _ in range(20):
+        new = free - step**2 * np.tensordot(multiplier, normals, axes=1)
+        residual = np.asarray(moments(new))[..., rows, cols].ravel()
+        if np.linalg.norm(residual) <= tol * scale:
+            break
+        jacobian = np.stack(
+            [
+                np.asarray(moment_differential(-(step**2) * n, new))[
+                    ..., rows, cols
+                ].ravel()
+                for n in normals
+            ],
+            axis=1,
+        )
+        multiplier = multiplier - np.linalg.solve(jacobian, residual)
+    else:
+        raise RuntimeError("RATTLE: the balance constraint was not met in 20 steps")
+    return new, to_tangent((new - point) / step, new)
+
+
+def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13):
+    """Exponential map of the balanced manifold with the induced Frobenius metric.
+
+    Geodesics of ``M = {G = 0}`` are constrained free motion, ``W'' in N_W M``
+    (MATH §4). Integrated with RATTLE (symmetric, second order, constraint kept
+    to ``tol |W|^2`` at every step) with ``n_steps`` and ``2 n_steps`` steps,
+    combined by Richardson extrapolation to fourth order; the result is pulled
+    back onto ``M`` by one more constraint solve.
+
+    Parameters
+    ----------
+    tangent_vec : array-like, shape=[N, d, d]
+        Tangent vector at ``base_point`` (projected with :func:`to_tangent`).
+    base_point : array-like, shape=[N, d, d]
+        A balanced full-rank point.
+    """
+    point = np.asarray(base_point, dtype=float)
+    depth, dim = _check_parameters(point)
+    if point.ndim != 3:
+        raise ValueError("balanced_exp takes one point of shape [N, d, d]")
+    velocity = to_tangent(np.asarray(tangent_vec, dtype=float), point)
+    if depth == 1:
+        return point + velocity
+    basis = _symmetric_basis(depth, dim)
+    ends = []
+    for steps in (n_steps, 2 * n_steps):
+        current, current_velocity = point, velocity
+        for _ in range(steps):
+            current, current_velocity = _rattle_step(
+                current, current_velocity, 1.0 / steps, basis, tol
+            )
+        ends.append(current)
+    extrapolated = (4.0 * ends[1] - ends[0]) / 3.0
+    # Back onto M: the closest point along the normal directions at ends[1].
+    return _rattle_step(ends[1], (extrapolated - ends[1]), 1.0, basis, tol)[0]

@@ -171,3 +171,30 @@ def test_bundle_projections_and_predicates():
     np.testing.assert_allclose(
         bundle.lift(end_to_end(point)), center(end_to_end(point), 3)
     )
+
+
+@pytest.mark.parametrize(("dim", "depth"), [(2, 3), (3, 3), (2, 4)])
+def test_horizontal_geodesics_project_to_dln_geodesics(dim, depth):
+    # O'Neill: a geodesic of M with horizontal initial velocity maps under phi to
+    # the g^N geodesic. Two independent solvers: RATTLE on the constraint G = 0
+    # upstairs, the Hamiltonian system of DLNMetric downstairs.
+    from geomstats_dln import EndToEndMatrices
+    from geomstats_dln.balanced import BalancedManifold, horizontal_lift, moments
+
+    rng = np.random.default_rng(dim * 7 + depth)
+    matrix = np.eye(dim) + 0.3 * rng.normal(size=(dim, dim))
+    point = gauge_action(
+        ortho_group.rvs(dim, size=depth - 1, random_state=3).reshape(
+            depth - 1, dim, dim
+        ),
+        center(matrix, depth),
+    )
+    vec = 0.5 * rng.normal(size=(dim, dim))
+    space = BalancedManifold(dim, depth)
+    end = space.metric.exp(horizontal_lift(vec, point), point)
+    expected = EndToEndMatrices(dim, depth=depth).metric.exp(vec, matrix)
+    np.testing.assert_allclose(end_to_end(end), expected, atol=1e-8)
+    assert np.linalg.norm(moments(end)) < 1e-9 * np.sum(end**2)
+    # and it is not the straight line W + h
+    straight = point + horizontal_lift(vec, point)
+    assert np.abs(end_to_end(straight) - expected).max() > 1e-3
