@@ -198,3 +198,28 @@ def test_horizontal_geodesics_project_to_dln_geodesics(dim, depth):
     # and it is not the straight line W + h
     straight = point + horizontal_lift(vec, point)
     assert np.abs(end_to_end(straight) - expected).max() > 1e-3
+
+
+@pytest.mark.parametrize(("dim", "depth"), [(2, 2), (2, 3), (3, 3), (4, 5)])
+def test_orbit_volume_density_is_half_log_of_the_dln_coefficients(dim, depth):
+    # MATH §4-5 (survey Lemma 2, entropy formula): the Gram matrix of the orbit
+    # vectors w_a over an orthonormal basis of so(d)^{N-1} has
+    # 1/2 log det = 1/2 sum_{i<j} log a_ij, the geometric part of S(X).
+    from geomstats_dln._spectral import dln_coefficients
+
+    rng = np.random.default_rng(dim + 10 * depth)
+    matrix = rng.normal(size=(dim, dim)) + np.eye(dim)
+    point = gauge_action(
+        ortho_group.rvs(dim, size=depth - 1, random_state=4).reshape(
+            depth - 1, dim, dim
+        ),
+        center(matrix, depth),
+    )
+    basis = _orbit_basis(point) / np.sqrt(2.0)  # e_ij = (E_ij - E_ji) / sqrt 2
+    _, log_det = np.linalg.slogdet(basis.T @ basis)
+    s = np.linalg.svd(matrix, compute_uv=False)
+    a = dln_coefficients(s, s, depth)
+    upper = np.triu_indices(dim, 1)
+    np.testing.assert_allclose(
+        0.5 * log_det, 0.5 * np.sum(np.log(a[upper])), rtol=1e-10, atol=1e-12
+    )
