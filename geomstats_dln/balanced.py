@@ -414,6 +414,20 @@ class BalancedManifold(Manifold):
         """Canonical balanced lift (:func:`center`)."""
         return center(end_to_end_matrix, self.depth)
 
+    def projection(self, point):
+        """The balanced point with the same end-to-end matrix and the closest
+        gauge: ``Q.center(phi(W))`` with ``Q`` from :func:`best_gauge` (alternating
+        Procrustes, a local minimum of ``|W - Q.center|``). Points of ``M`` are
+        returned unchanged (up to rounding).
+        """
+        point = np.asarray(point, dtype=float)
+        if point.ndim > 3:
+            return np.stack([self.projection(p) for p in point])
+        lift = center(end_to_end(point), self.depth)
+        if self.depth == 1:
+            return lift
+        return gauge_action(best_gauge(point, lift), lift)
+
     def equip_with_quotient(self):
         """Quotient by the gauge group: ``EndToEndMatrices(d, depth=N)`` with the
         geomstats ``QuotientMetric`` of :class:`BalancedBundle` (equal to g^N)."""
@@ -467,6 +481,16 @@ class BalancedBundle(FiberBundle):
         complement of the horizontal projection also contains normal directions.
         """
         return vertical_projection(tangent_vec, base_point)
+
+    def align(self, point, base_point):
+        """``Q.point`` with the gauge ``Q`` (locally) closest to ``base_point``
+        (:func:`best_gauge`): the representative of ``point``'s fiber to compare
+        with ``base_point``."""
+        point = np.asarray(point, dtype=float)
+        base_point = np.asarray(base_point, dtype=float)
+        if self._total_space.depth == 1:
+            return point
+        return gauge_action(best_gauge(base_point, point), point)
 
     def is_horizontal(self, tangent_vec, base_point, atol: float = 1e-8):
         """``V`` equals its horizontal projection (relative to ``|V|``)."""
@@ -574,3 +598,53 @@ def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13)
     extrapolated = (4.0 * ends[1] - ends[0]) / 3.0
     # Back onto M: the closest point along the normal directions at ends[1].
     return _rattle_step(ends[1], (extrapolated - ends[1]), 1.0, basis, tol)[0]
+
+
+def _polar(matrix):
+    """Orthogonal polar factor ``U V^T`` (the orthogonal Procrustes solution)."""
+    left, _, right_t = np.linalg.svd(matrix)
+    return left @ right_t
+
+
+def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
+    """Gauge ``Q in O(d)^{N-1}`` (locally) minimizing ``|target - Q.source|``.
+
+    Alternating (block-coordinate) Procrustes: with the other gauges fixed,
+    ``Q_k = polar(W_k Q_{k-1} S_k^T + W_{k+1}^T Q_{k+1} S_{k+1})`` (``W`` the
+    target, ``S`` the source, ``Q_0 = Q_N = I``) is optimal, so the objective
+    decreases monotonically; the sweeps start from the forward solution
+    ``Q_k = polar(W_k Q_{k-1} S_k^T)``, exact when the target is on the orbit.
+    Converges to a local minimum.
+
+    Parameters
+    ----------
+    target, source : array-like, shape=[N, d, d]
+
+    Returns
+    -------
+    gauges : ndarray, shape=[N-1, d, d]
+    """
+    target = np.asarray(target, dtype=float)
+    source = np.asarray(source, dtype=float)
+    depth, dim = _check_parameters(source)
+    gauges = [np.eye(dim)]
+    for k in range(depth - 1):
+        gauges.append(_polar(target[k] @ gauges[-1] @ source[k].T))
+    gauges.append(np.eye(dim))
+
+    def distance():
+        acted = gauge_action(np.stack(gauges[1:-1]), source)
+        return float(np.sum((target - acted) ** 2))
+
+    previous = distance()
+    for _ in range(max_sweeps):
+        for k in range(1, depth):
+            gauges[k] = _polar(
+                target[k - 1] @ gauges[k - 1] @ source[k - 1].T
+                + target[k].T @ gauges[k + 1] @ source[k]
+            )
+        current = distance()
+        if previous - current <= tol * max(current, np.sum(target**2)):
+            break
+        previous = current
+    return np.stack(gauges[1:-1]) if depth > 1 else np.zeros((0, dim, dim))

@@ -223,3 +223,31 @@ def test_orbit_volume_density_is_half_log_of_the_dln_coefficients(dim, depth):
     np.testing.assert_allclose(
         0.5 * log_det, 0.5 * np.sum(np.log(a[upper])), rtol=1e-10, atol=1e-12
     )
+
+
+def test_projection_and_align_by_alternating_procrustes():
+    from scipy.linalg import expm
+
+    from geomstats_dln.balanced import BalancedManifold, gauge_action
+
+    space = BalancedManifold(3, 4)
+    space.equip_with_quotient()
+    rng = np.random.default_rng(11)
+    point = space.random_point()
+    # points of M are fixed; align recovers a point from any gauge of its orbit
+    np.testing.assert_allclose(space.projection(point), point, atol=1e-12)
+    gauges = ortho_group.rvs(3, size=3, random_state=12)
+    np.testing.assert_allclose(
+        space.fiber_bundle.align(gauge_action(gauges, point), point), point, atol=1e-12
+    )
+    # an unbalanced point: balanced result, same end-to-end matrix, and no small
+    # gauge rotation of it comes closer (a local minimum of |W - Q.center|)
+    noisy = point + 0.1 * rng.normal(size=point.shape)
+    projected = space.projection(noisy)
+    assert space.belongs(projected)
+    np.testing.assert_allclose(end_to_end(projected), end_to_end(noisy), atol=1e-12)
+    distance = np.sum((projected - noisy) ** 2)
+    for _ in range(10):
+        skew = rng.normal(size=(3, 3, 3))
+        rotations = np.stack([expm(1e-3 * (a - a.T)) for a in skew])
+        assert np.sum((gauge_action(rotations, projected) - noisy) ** 2) > distance
