@@ -21,7 +21,7 @@ import numpy as np
 import geomstats.backend as gs
 from geomstats.geometry.fiber_bundle import FiberBundle
 from geomstats.geometry.group_action import GroupAction
-from geomstats.geometry.manifold import Manifold
+from geomstats.geometry.manifold import Manifold, register_quotient
 from geomstats.geometry.quotient_metric import QuotientMetric
 
 from geomstats_dln._spectral import apply_operator, check_full_rank, svd_frame
@@ -430,8 +430,13 @@ class BalancedManifold(Manifold):
 
     def equip_with_quotient(self):
         """Quotient by the gauge group: ``EndToEndMatrices(d, depth=N)`` with the
-        geomstats ``QuotientMetric`` of :class:`BalancedBundle` (equal to g^N)."""
-        self.fiber_bundle = BalancedBundle(total_space=self)
+        geomstats ``QuotientMetric`` of :class:`BalancedBundle` (equal to g^N).
+
+        The bundle comes from geomstats' quotient registry (``register_quotient``
+        below); the quotient space is built here because geomstats would make it
+        a copy of the total space.
+        """
+        super().equip_with_quotient()  # sets self.fiber_bundle from the registry
         quotient = EndToEndMatrices(self.width, depth=self.depth, equip=False)
         quotient.equip_with_metric(QuotientMetric, total_space=self)
         self.quotient = quotient
@@ -648,3 +653,11 @@ def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
             break
         previous = current
     return np.stack(gauges[1:-1]) if depth > 1 else np.zeros((0, dim, dim))
+
+
+register_quotient(
+    Space=BalancedManifold,
+    Metric=BalancedMetric,
+    GroupAction=GaugeAction,
+    FiberBundle=BalancedBundle,
+)
