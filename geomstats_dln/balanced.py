@@ -340,8 +340,8 @@ class BalancedMetric(FrobeniusMetric):
         return np.stack(ends).reshape(points.shape)
 
     def log(self, point, base_point):
-        """Not implemented yet: shooting on :func:`balanced_exp` (next issue)."""
-        raise NotImplementedError("log on the balanced manifold is not implemented")
+        """Logarithm of ``M`` by shooting (:func:`balanced_log`), single points."""
+        return balanced_log(point, base_point)
 
 
 class BalancedManifold(Manifold):
@@ -653,6 +653,87 @@ def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
             break
         previous = current
     return np.stack(gauges[1:-1]) if depth > 1 else np.zeros((0, dim, dim))
+
+
+def tangent_basis(parameters):
+    """Orthonormal basis of ``T_W M = ker dG_W``, shape ``[dim M, N, d, d]``.
+
+    Dense (SVD of the Jacobian of the moments): for shooting on small networks.
+    """
+    parameters = np.asarray(parameters, dtype=float)
+    size = parameters.size
+    jacobian = np.stack(
+        [
+            np.asarray(
+                moment_differential(e.reshape(parameters.shape), parameters)
+            ).ravel()
+            for e in np.eye(size)
+        ],
+        axis=1,
+    )
+    _, singular_values, vt = np.linalg.svd(jacobian)
+    rank = int(np.sum(singular_values > 1e-10 * singular_values[0]))
+    return vt[rank:].reshape((-1,) + parameters.shape)
+
+
+def balanced_log(
+    point, base_point, tol: float = 1e-9, max_iter: int = 30, n_steps: int = 32
+):
+    """Logarithm of the balanced manifold by Gauss-Newton shooting on
+    :func:`balanced_exp` (MATH §4).
+
+    Unknowns: coordinates of ``V`` in an orthonormal basis of ``T_W M``
+    (:func:`tangent_basis`); the Jacobian of ``V -> exp_W(V)`` by forward
+    differences (the fixed-step integrator makes them consistent); steps halved
+    until the residual decreases. Starts from ``to_tangent(Y - W)``.
+
+    Raises
+    ------
+    GeodesicError
+        When the residual does not fall below ``tol max(1, |Y|)``.
+    """
+    from geomstats_dln.end_to_end import GeodesicError
+
+    target = np.asarray(point, dtype=float)
+    base = np.asarray(base_point, dtype=float)
+    _check_balanced(target)
+    basis = tangent_basis(base)
+    flat_basis = basis.reshape(len(basis), -1)
+
+    def shoot(coordinates):
+        vec = np.tensordot(coordinates, basis, axes=1)
+        return balanced_exp(vec, base, n_steps=n_steps) - target
+
+    coordinates = flat_basis @ (target - base).ravel()
+    residual = shoot(coordinates)
+    tolerance = tol * max(1.0, float(np.linalg.norm(target)))
+    for _ in range(max_iter):
+        norm = float(np.linalg.norm(residual))
+        if norm <= tolerance:
+            return np.tensordot(coordinates, basis, axes=1)
+        step = 1e-7 * max(1.0, float(np.linalg.norm(coordinates)))
+        jacobian = np.stack(
+            [
+                (shoot(coordinates + step * e) - residual).ravel() / step
+                for e in np.eye(len(basis))
+            ],
+            axis=1,
+        )
+        delta = np.linalg.lstsq(jacobian, -residual.ravel(), rcond=None)[0]
+        for _ in range(12):
+            candidate = shoot(coordinates + delta)
+            if np.linalg.norm(candidate) < norm:
+                coordinates, residual = coordinates + delta, candidate
+                break
+            delta = 0.5 * delta
+        else:
+            raise GeodesicError(
+                f"balanced log: shooting stalled at residual {norm:.2e}"
+            )
+    raise GeodesicError(
+        f"balanced log: no convergence in {max_iter} iterations "
+        f"(residual {float(np.linalg.norm(residual)):.2e})"
+    )
 
 
 register_quotient(

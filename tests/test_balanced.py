@@ -251,3 +251,27 @@ def test_projection_and_align_by_alternating_procrustes():
         skew = rng.normal(size=(3, 3, 3))
         rotations = np.stack([expm(1e-3 * (a - a.T)) for a in skew])
         assert np.sum((gauge_action(rotations, projected) - noisy) ** 2) > distance
+
+
+def test_balanced_log_inverts_exp_and_dimension_of_tangent_basis():
+    from geomstats_dln.balanced import (
+        BalancedManifold,
+        balanced_exp,
+        balanced_log,
+        tangent_basis,
+    )
+
+    space = BalancedManifold(2, 3)
+    rng = np.random.default_rng(13)
+    point = _balanced(rng, 2, 3)
+    basis = tangent_basis(point)
+    assert basis.shape == (space.dim, 3, 2, 2)
+    np.testing.assert_allclose(
+        basis.reshape(len(basis), -1) @ basis.reshape(len(basis), -1).T,
+        np.eye(space.dim),
+        atol=1e-12,
+    )
+    vec = to_tangent(0.3 * rng.normal(size=point.shape), point)
+    end = balanced_exp(vec, point)
+    np.testing.assert_allclose(balanced_log(end, point), vec, atol=1e-7)
+    np.testing.assert_allclose(space.metric.log(end, point), vec, atol=1e-7)
