@@ -31,6 +31,7 @@ from geomstats_dln.balanced import (  # noqa: E402
     horizontal_lift,
     horizontal_projection,
     moment_differential,
+    orbit_basis,
     to_tangent,
     vertical_projection,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "lifted_gradient",
     "moment_differential",
     "moments",
+    "orbit_basis",
     "to_tangent",
     "vertical_projection",
 ]

@@ -49,6 +49,7 @@ __all__ = [
     "horizontal_lift",
     "horizontal_projection",
     "moment_differential",
+    "orbit_basis",
     "to_tangent",
     "vertical_projection",
 ]
@@ -158,12 +159,14 @@ def horizontal_lift(tangent_vec, parameters):
     lift : array-like, shape=[..., N, d, d]
     """
     depth, _ = _check_parameters(parameters)
+    _check_balanced(parameters)
     frame = svd_frame(end_to_end(parameters), depth)
     return lifted_gradient(apply_operator(frame, tangent_vec, -1.0), parameters)
 
 
 def _check_balanced(parameters, rtol: float = 1e-8):
     """Raise ``ValueError`` stating ``|G|`` unless ``|G| <= rtol |W|^2``."""
+    parameters = np.asarray(parameters, dtype=float)
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
     gram = lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
     defect = np.sqrt(np.sum(gram**2, axis=(-3, -2, -1)))
@@ -173,6 +176,27 @@ def _check_balanced(parameters, rtol: float = 1e-8):
             f"parameters are not balanced: |G| = {float(np.max(defect)):.3e} "
             f"> {rtol:g} |W|^2 = {float(np.max(rtol * size)):.3e}"
         )
+
+
+def orbit_basis(parameters):
+    """Gauge-orbit tangent vectors ``w_a`` over the orthonormal basis
+    ``e_ij = (E_ij - E_ji) / sqrt 2`` (i < j) of each ``so(d)`` factor (MATH §4).
+
+    Returns
+    -------
+    basis : ndarray, shape=[(N-1) d (d-1) / 2, N, d, d]
+        Not orthonormal: its Gram matrix is the pullback metric of survey
+        Lemma 2, with ``det = prod_{i<j} a_ij`` (tested).
+    """
+    parameters = np.asarray(parameters, dtype=float)
+    depth, dim = _check_parameters(parameters)
+    rows, cols = np.triu_indices(dim, 1)
+    algebra = np.zeros((depth - 1, len(rows), depth - 1, dim, dim))
+    for k in range(depth - 1):
+        algebra[k, np.arange(len(rows)), k, rows, cols] = 1.0 / np.sqrt(2.0)
+        algebra[k, np.arange(len(rows)), k, cols, rows] = -1.0 / np.sqrt(2.0)
+    algebra = algebra.reshape((-1, depth - 1, dim, dim))
+    return _gauge_vector(algebra, parameters[None])
 
 
 def balanced_frame(parameters):

@@ -216,6 +216,11 @@ def test_orbit_volume_density_is_half_log_of_the_dln_coefficients(dim, depth):
         center(matrix, depth),
     )
     basis = _orbit_basis(point) / np.sqrt(2.0)  # e_ij = (E_ij - E_ji) / sqrt 2
+    from geomstats_dln.balanced import orbit_basis
+
+    np.testing.assert_allclose(
+        orbit_basis(point).reshape(basis.shape[1], -1).T, basis, atol=1e-14
+    )
     _, log_det = np.linalg.slogdet(basis.T @ basis)
     s = np.linalg.svd(matrix, compute_uv=False)
     a = dln_coefficients(s, s, depth)
@@ -275,3 +280,11 @@ def test_balanced_log_inverts_exp_and_dimension_of_tangent_basis():
     end = balanced_exp(vec, point)
     np.testing.assert_allclose(balanced_log(end, point), vec, atol=1e-7)
     np.testing.assert_allclose(space.metric.log(end, point), vec, atol=1e-7)
+
+
+def test_horizontal_lift_rejects_unbalanced_points():
+    from geomstats_dln.balanced import horizontal_lift
+
+    rng = np.random.default_rng(14)
+    with pytest.raises(ValueError, match=r"not balanced: \|G\| = "):
+        horizontal_lift(np.eye(2), rng.normal(size=(3, 2, 2)))
