@@ -24,7 +24,12 @@ from geomstats.geometry.group_action import GroupAction
 from geomstats.geometry.manifold import Manifold, register_quotient
 from geomstats.geometry.quotient_metric import QuotientMetric
 
-from geomstats_dln._spectral import apply_operator, check_full_rank, svd_frame
+from geomstats_dln._spectral import (
+    _full_svd,
+    apply_operator,
+    check_full_rank,
+    svd_frame,
+)
 from geomstats_dln.end_to_end import EndToEndMatrices
 from geomstats_dln.parameters import (
     DLNParameterSpace,
@@ -210,7 +215,7 @@ def balanced_frame(parameters):
     depth, _ = _check_parameters(parameters)
     _check_balanced(parameters)
     matrix = end_to_end(parameters)
-    left, s, right_t = np.linalg.svd(matrix)
+    left, s, right_t = _full_svd(matrix)
     if not np.all(s[..., -1] > matrix.shape[-1] * np.finfo(float).eps * s[..., 0]):
         check_full_rank(matrix, s)  # raises, naming the smallest singular value
     lam = s ** (1.0 / depth)
@@ -237,17 +242,22 @@ def _sine_basis(size: int) -> np.ndarray:
 
 
 def _solve_toeplitz_tridiagonal(diagonal, off, rhs):
-    """Solve ``off x_{k-1} + diagonal x_k + off x_{k+1} = rhs_k``, batched.
+    """Solve ``off x_{k-1} + diagonal x_k + off x_{k+1} = rhs_k`` along axis -3.
 
     Such matrices share the sine eigenvectors, with eigenvalues
     ``diagonal + 2 off cos(pi j / (K+1))``: two products with the DST-I basis and
-    one division, no loop. ``diagonal``, ``off``: [...]; ``rhs``: [..., K].
+    one division, no loop. ``diagonal``, ``off``: [..., d, d]; ``rhs``:
+    [..., K, d, d], one system per trailing entry.
     """
-    size = rhs.shape[-1]
+    size = rhs.shape[-3]
     basis = _sine_basis(size)
     angles = np.cos(np.pi * np.arange(1, size + 1) / (size + 1))
-    eigenvalues = diagonal[..., None] + 2.0 * off[..., None] * angles
-    return ((rhs @ basis) / eigenvalues) @ basis
+    flat = rhs.reshape(rhs.shape[:-2] + (-1,))  # [..., K, d*d]
+    eigenvalues = (
+        diagonal.reshape(diagonal.shape[:-2] + (1, -1))
+        + 2.0 * off.reshape(off.shape[:-2] + (1, -1)) * angles[:, None]
+    )
+    return (basis @ ((basis @ flat) / eigenvalues)).reshape(rhs.shape)
 
 
 def vertical_projection(tangent_vec, parameters):
@@ -287,8 +297,7 @@ def vertical_projection(tangent_vec, parameters):
     rhs = first[..., :-1, :, :] + second[..., 1:, :, :]  # [..., N-1, d, d]
     diagonal = 2.0 * (lam_i**2 + lam_j**2)
     off = -2.0 * lam_i * lam_j
-    beta = _solve_toeplitz_tridiagonal(diagonal, off, np.moveaxis(rhs, -3, -1))
-    beta = np.moveaxis(beta, -1, -3)  # b_k,ij for all (i, j); keep the skew part
+    beta = _solve_toeplitz_tridiagonal(diagonal, off, rhs)  # b_k,ij; keep skew
     skew = np.triu(beta, 1)
     skew = skew - np.swapaxes(skew, -1, -2)
     zeros = np.zeros(skew.shape[:-3] + (1,) + skew.shape[-2:])
