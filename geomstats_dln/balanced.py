@@ -174,8 +174,11 @@ def _check_balanced(parameters, rtol: float = 1e-8):
     parameters = np.asarray(parameters, dtype=float)
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
     gram = lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
-    defect = np.sqrt(np.sum(gram**2, axis=(-3, -2, -1)))
-    size = np.sum(np.asarray(parameters) ** 2, axis=(-3, -2, -1))
+    if parameters.ndim == 3:  # one point: dot products avoid reductions' overhead
+        defect, size = np.sqrt(np.vdot(gram, gram)), np.vdot(parameters, parameters)
+    else:
+        defect = np.sqrt(np.sum(gram**2, axis=(-3, -2, -1)))
+        size = np.sum(parameters**2, axis=(-3, -2, -1))
     if np.any(defect > rtol * size):
         raise ValueError(
             f"parameters are not balanced: |G| = {float(np.max(defect)):.3e} "
