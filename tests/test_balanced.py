@@ -13,7 +13,7 @@ from geomstats_dln.balanced import (
     to_tangent,
     vertical_projection,
 )
-from geomstats_dln.parameters import end_to_end
+from geomstats_dln.parameters import end_to_end, moments
 
 
 def _balanced(rng, dim, depth, singular_values=None):
@@ -288,3 +288,39 @@ def test_horizontal_lift_rejects_unbalanced_points():
     rng = np.random.default_rng(14)
     with pytest.raises(ValueError, match=r"not balanced: \|G\| = "):
         horizontal_lift(np.eye(2), rng.normal(size=(3, 2, 2)))
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_two_by_two_balanced_variety_and_rank_one_points(depth):
+    # Survey Remark 8 (d = 2): the balanced variety G = 0 lies on the Simons cone
+    # |W_1|^2 = |W_N|^2 (all layers share singular values). Its dimension
+    # d^2 + (N-1) d(d-1)/2 = 4 + (N-1) is the corank of dG at full-rank points;
+    # rank-one balanced points (outside M) are singular points where dG drops
+    # rank; at W = 0, the cone point, dG vanishes.
+    from geomstats_dln.balanced import BalancedManifold
+
+    space = BalancedManifold(2, depth)
+    gauges = ortho_group.rvs(2, size=depth - 1, random_state=16).reshape(
+        depth - 1, 2, 2
+    )
+    for rank in (2, 1):
+        left = ortho_group.rvs(2, random_state=17)
+        right = ortho_group.rvs(2, random_state=18)
+        lam = np.array([1.3, 0.8 if rank == 2 else 0.0])
+        layers = np.stack([np.diag(lam)] * depth)
+        layers[0], layers[-1] = np.diag(lam) @ right.T, left @ np.diag(lam)
+        point = gauge_action(gauges, layers)
+        assert np.abs(moments(point)).max() < 1e-14
+        norms = np.sum(point**2, axis=(-2, -1))
+        np.testing.assert_allclose(norms, norms[0], rtol=1e-13)  # Simons cone
+        _, dimension = _dense_tangent_projector(point)
+        # full rank: dim M; rank one: in the frame, the (2,2) entry of every
+        # dG_k vanishes (lam_2 = 0), so dG loses N-1 ranks: singular points.
+        assert dimension == 4 + (depth - 1) + (0 if rank == 2 else depth - 1)
+        assert np.linalg.matrix_rank(end_to_end(point)) == rank
+        assert bool(space.belongs(point)) == (rank == 2)
+    zero = np.zeros((depth, 2, 2))
+    jacobian = [
+        moment_differential(e.reshape(zero.shape), zero) for e in np.eye(zero.size)
+    ]
+    assert np.abs(np.array(jacobian)).max() == 0.0
