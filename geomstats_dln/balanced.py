@@ -292,24 +292,29 @@ def vertical_projection(tangent_vec, parameters):
         )
     rotated = _rotate_layers(frames, np.asarray(tangent_vec, dtype=float))
     lam_i, lam_j = lam[..., :, None], lam[..., None, :]
-    upper = rotated  # entries (k, i, j)
-    lower = np.swapaxes(rotated, -1, -2)  # entries (k, j, i) at position (i, j)
-    # r_k = lam_j V_k,ij - lam_i V_k,ji - lam_i V_{k+1},ij + lam_j V_{k+1},ji
-    first = lam_j[..., None, :, :] * upper - lam_i[..., None, :, :] * lower
-    second = -lam_i[..., None, :, :] * upper + lam_j[..., None, :, :] * lower
-    rhs = first[..., :-1, :, :] + second[..., 1:, :, :]  # [..., N-1, d, d]
+    transposed = np.swapaxes(rotated, -1, -2)  # entries (k, j, i) at (i, j)
+    # r_k = lam_j (V_k,ij + V_{k+1},ji) - lam_i (V_k,ji + V_{k+1},ij)
+    rhs = lam_j[..., None, :, :] * (
+        rotated[..., :-1, :, :] + transposed[..., 1:, :, :]
+    ) - lam_i[..., None, :, :] * (transposed[..., :-1, :, :] + rotated[..., 1:, :, :])
     diagonal = 2.0 * (lam_i**2 + lam_j**2)
     off = -2.0 * lam_i * lam_j
     beta = _solve_toeplitz_tridiagonal(diagonal, off, rhs)  # b_k,ij; keep skew
-    skew = np.triu(beta, 1)
+    skew = beta * _strict_upper(beta.shape[-1])
     skew = skew - np.swapaxes(skew, -1, -2)
     zeros = np.zeros(skew.shape[:-3] + (1,) + skew.shape[-2:])
     padded = np.concatenate([zeros, skew, zeros], axis=-3)  # b_0..b_N
-    lam_diag = lam[..., None, None, :]  # right multiplication by Lam
-    orbit = padded[..., 1:, :, :] * lam_diag - np.swapaxes(
-        np.swapaxes(padded[..., :-1, :, :], -1, -2) * lam_diag, -1, -2
+    # rotated orbit vector: b_k Lam - Lam b_{k-1}
+    orbit = (
+        padded[..., 1:, :, :] * lam[..., None, None, :]
+        - lam[..., None, :, None] * padded[..., :-1, :, :]
     )
     return frames[..., 1:, :, :] @ orbit @ np.swapaxes(frames[..., :-1, :, :], -1, -2)
+
+
+@functools.cache
+def _strict_upper(dim: int) -> np.ndarray:
+    return np.triu(np.ones((dim, dim)), 1)
 
 
 def horizontal_projection(tangent_vec, parameters):
