@@ -60,6 +60,24 @@ __all__ = [
 ]
 
 
+def _check_vector(tangent_vec, parameters, name="tangent_vec"):
+    """``tangent_vec`` must have the layer shape ``[..., N, d, d]`` of the point."""
+    expected = tuple(np.shape(parameters)[-3:])
+    if tuple(np.shape(tangent_vec)[-3:]) != expected or np.ndim(tangent_vec) < 3:
+        raise ValueError(
+            f"{name} must have shape [..., {expected[0]}, {expected[1]}, "
+            f"{expected[2]}] like the parameters, got {tuple(np.shape(tangent_vec))}"
+        )
+    return np.asarray(tangent_vec, dtype=float)
+
+
+def _check_single(point, name):
+    if np.ndim(point) != 3:
+        raise ValueError(
+            f"{name} takes one point of shape [N, d, d], got {tuple(np.shape(point))}"
+        )
+
+
 def _transpose(matrix):
     return gs.moveaxis(matrix, -1, -2)
 
@@ -110,6 +128,8 @@ def center(end_to_end_matrix, depth: int):
     -------
     parameters : array-like, shape=[..., N, d, d]
     """
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise ValueError(f"depth must be a positive integer, got {depth!r}")
     if end_to_end_matrix.shape[-1] != end_to_end_matrix.shape[-2]:
         raise ValueError(
             "balanced networks of equal widths have square end-to-end matrices, "
@@ -138,6 +158,7 @@ def moment_differential(tangent_vec, parameters):
     differential : array-like, shape=[..., N-1, d, d]
     """
     _check_parameters(parameters)
+    _check_vector(tangent_vec, parameters)
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
     v_lower, v_upper = tangent_vec[..., :-1, :, :], tangent_vec[..., 1:, :, :]
     term = gs.matmul(v_lower, _transpose(lower)) - gs.matmul(_transpose(v_upper), upper)
@@ -198,6 +219,7 @@ def orbit_basis(parameters):
     """
     parameters = np.asarray(parameters, dtype=float)
     depth, dim = _check_parameters(parameters)
+    _check_single(parameters, "orbit_basis")
     rows, cols = np.triu_indices(dim, 1)
     algebra = np.zeros((depth - 1, len(rows), depth - 1, dim, dim))
     for k in range(depth - 1):
@@ -284,6 +306,7 @@ def vertical_projection(tangent_vec, parameters):
     -------
     vertical : ndarray, shape=[..., N, d, d]
     """
+    tangent_vec = _check_vector(tangent_vec, parameters)
     frames, lam = balanced_frame(parameters)
     depth = frames.shape[-3] - 1
     if depth == 1:
@@ -322,6 +345,7 @@ def horizontal_projection(tangent_vec, parameters):
 
     No linear solve (MATH §4): the horizontal lift of the image.
     """
+    _check_vector(tangent_vec, parameters)
     return horizontal_lift(differential(tangent_vec, parameters), parameters)
 
 
@@ -384,6 +408,31 @@ class BalancedMetric(FrobeniusMetric):
         """Logarithm of ``M`` by shooting (:func:`balanced_log`), single points."""
         return balanced_log(point, base_point)
 
+    def geodesic(self, initial_point, end_point=None, initial_tangent_vec=None):
+        """Geodesic of ``M``: ``t -> balanced_exp(t V, W)`` (``V = log`` given an
+        end point); single points. Returns ``path(t) -> [len(t), N, d, d]``."""
+        if (end_point is None) == (initial_tangent_vec is None):
+            raise ValueError("give exactly one of end_point and initial_tangent_vec")
+        if end_point is not None:
+            initial_tangent_vec = balanced_log(end_point, initial_point)
+
+        def path(t):
+            times = np.atleast_1d(np.asarray(t, dtype=float))
+            return np.stack(
+                [balanced_exp(s * initial_tangent_vec, initial_point) for s in times]
+            )
+
+        return path
+
+    def _not_provided(self, *args, **kwargs):
+        raise NotImplementedError(
+            "BalancedMetric provides inner products, exp, log and geodesics of the "
+            "balanced manifold; this method would be that of the ambient space"
+        )
+
+    metric_matrix = christoffels = parallel_transport = _not_provided
+    injectivity_radius = _not_provided
+
 
 class BalancedManifold(Manifold):
     r"""Full-rank balanced networks ``{W : G_k(W) = 0}`` (MATH §2, §4).
@@ -417,15 +466,18 @@ class BalancedManifold(Manifold):
         """The induced Frobenius metric, with RATTLE geodesics."""
         return BalancedMetric
 
-    def belongs(self, point, atol: float = 1e-8):
-        """Balanced (``|G| <= atol |W|^2``) and of full rank, with the right shape."""
+    def belongs(self, point, atol: float = 1e-8, rank_rtol: float | None = None):
+        """Balanced (``|G| <= atol |W|^2``), of full rank (``s_min > rank_rtol
+        s_max`` for ``X = phi(W)``, default ``d eps``) and of the right shape."""
         point = np.asarray(point, dtype=float)
         if tuple(point.shape[-3:]) != self.shape:
             return np.zeros(point.shape[:-3], dtype=bool)
         defect = np.sqrt(np.sum(moments(point) ** 2, axis=(-3, -2, -1)))
         size = np.sum(point**2, axis=(-3, -2, -1))
         s = np.linalg.svd(end_to_end(point), compute_uv=False)
-        return (defect <= atol * size) & (s[..., -1] > atol * s[..., 0])
+        if rank_rtol is None:
+            rank_rtol = self.width * np.finfo(float).eps
+        return (defect <= atol * size) & (s[..., -1] > rank_rtol * s[..., 0])
 
     def is_tangent(self, vector, base_point, atol: float = 1e-8):
         """``dG_W(V) = 0`` (relative to ``|V| |W|``)."""
@@ -471,7 +523,9 @@ class BalancedManifold(Manifold):
 
     def equip_with_quotient(self):
         """Quotient by the gauge group: ``EndToEndMatrices(d, depth=N)`` with the
-        geomstats ``QuotientMetric`` of :class:`BalancedBundle` (equal to g^N).
+        geomstats ``QuotientMetric`` of :class:`BalancedBundle`: its inner
+        product and exp are those of g^N (tested); its log and dist go through
+        :meth:`BalancedBundle.align` and are approximations.
 
         The bundle comes from geomstats' quotient registry (``register_quotient``
         below); the quotient space is built here because geomstats would make it
@@ -529,9 +583,14 @@ class BalancedBundle(FiberBundle):
         return vertical_projection(tangent_vec, base_point)
 
     def align(self, point, base_point):
-        """``Q.point`` with the gauge ``Q`` (locally) closest to ``base_point``
-        (:func:`best_gauge`): the representative of ``point``'s fiber to compare
-        with ``base_point``."""
+        """``Q.point`` with the gauge ``Q`` (locally) closest to ``base_point`` in
+        the Frobenius distance (:func:`best_gauge`, MATH §4), single points.
+
+        This is the straight-line alignment, not the geodesic one of ``M``, so
+        geomstats' ``QuotientMetric.log`` and ``dist`` built on it approximate
+        those of g^N (relative error about 1e-6 for nearby points); use
+        :class:`~geomstats_dln.end_to_end.DLNMetric` for exact values.
+        """
         point = np.asarray(point, dtype=float)
         base_point = np.asarray(base_point, dtype=float)
         if self._total_space.depth == 1:
@@ -539,25 +598,22 @@ class BalancedBundle(FiberBundle):
         return gauge_action(best_gauge(base_point, point), point)
 
     def is_horizontal(self, tangent_vec, base_point, atol: float = 1e-8):
-        """``V`` equals its horizontal projection (relative to ``|V|``)."""
-        gap = np.asarray(tangent_vec) - self.horizontal_projection(
-            tangent_vec, base_point
-        )
-        norm = np.sqrt(np.sum(np.asarray(tangent_vec) ** 2, axis=(-3, -2, -1)))
-        return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * np.maximum(
-            norm, 1.0
-        )
+        """``|V - horizontal_projection(V)| <= atol |V|``."""
+        vec = _check_vector(tangent_vec, base_point)
+        gap = vec - self.horizontal_projection(vec, base_point)
+        norm = np.sqrt(np.sum(vec**2, axis=(-3, -2, -1)))
+        return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * norm
 
     def is_vertical(self, tangent_vec, base_point, atol: float = 1e-8):
-        """``dphi_W(V) = 0`` (relative to ``|V| |W|^{N-1}``-sized scale)."""
-        image = np.asarray(self.tangent_riemannian_submersion(tangent_vec, base_point))
-        norm = np.sqrt(np.sum(np.asarray(tangent_vec) ** 2, axis=(-3, -2, -1)))
-        scale = np.max(np.abs(np.asarray(base_point)), axis=(-3, -2, -1)) ** (
-            self._total_space.depth - 1
-        )
-        return np.sqrt(np.sum(image**2, axis=(-2, -1))) <= atol * np.maximum(
-            norm * scale, 1.0
-        )
+        """``|V - vertical_projection(V)| <= atol |V|``: tangent to the gauge orbit.
+
+        (Not merely ``dphi V = 0``: the normal directions ``w_a``, ``a``
+        symmetric, are in ``ker dphi`` but not tangent to ``M``.)
+        """
+        vec = _check_vector(tangent_vec, base_point)
+        gap = vec - self.vertical_projection(vec, base_point)
+        norm = np.sqrt(np.sum(vec**2, axis=(-3, -2, -1)))
+        return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * norm
 
 
 def _symmetric_basis(depth: int, dim: int) -> np.ndarray:
@@ -627,9 +683,9 @@ def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13)
     """
     point = np.asarray(base_point, dtype=float)
     depth, dim = _check_parameters(point)
-    if point.ndim != 3:
-        raise ValueError("balanced_exp takes one point of shape [N, d, d]")
-    velocity = to_tangent(np.asarray(tangent_vec, dtype=float), point)
+    _check_single(point, "balanced_exp")
+    _check_single(tangent_vec, "balanced_exp (tangent_vec)")
+    velocity = to_tangent(_check_vector(tangent_vec, point), point)
     if depth == 1:
         return point + velocity
     basis = _symmetric_basis(depth, dim)
@@ -672,6 +728,9 @@ def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
     """
     target = np.asarray(target, dtype=float)
     source = np.asarray(source, dtype=float)
+    _check_single(target, "best_gauge (target)")
+    _check_single(source, "best_gauge (source)")
+    _check_vector(target, source, "target")
     depth, dim = _check_parameters(source)
     gauges = [np.eye(dim)]
     for k in range(depth - 1):

@@ -130,6 +130,12 @@ def differential(tangent_vec, parameters):
     -------
     image : array-like, shape=[..., d, d]
     """
+    if tuple(tangent_vec.shape[-3:]) != tuple(parameters.shape[-3:]):
+        layers = ", ".join(map(str, parameters.shape[-3:]))
+        raise ValueError(
+            f"tangent_vec must have shape [..., {layers}] like the parameters, "
+            f"got {tuple(tangent_vec.shape)}"
+        )
     above, below = partial_products(parameters)
     return gs.sum(gs.matmul(gs.matmul(above, tangent_vec), below), axis=-3)
 
