@@ -416,41 +416,35 @@ class DLNMetric(RiemannianMetric):
         t_final = float(times[-1])
         if t_final == 0.0:
             return np.broadcast_to(points, (len(times),) + shape).copy()
-        if len(times) == 1:
-            # exp: step the solver to t_final itself (no dense output needed).
-            try:
-                solver = DOP853(
-                    vector_field, 0.0, y0, t_final, rtol=rtol, atol=1e-3 * rtol * scale
-                )
+        atol = 1e-3 * rtol * scale
+        try:
+            if len(times) == 1:
+                # exp: step the solver to t_final itself (no dense output needed).
+                solver = DOP853(vector_field, 0.0, y0, t_final, rtol=rtol, atol=atol)
+                message = None
                 while solver.status == "running":
                     message = solver.step()
-            except ValueError as error:
-                raise GeodesicError(
-                    f"the g^{self.depth} geodesic was stopped before t = {t_final} "
-                    f"(g^N is incomplete: it reaches rank-deficient matrices): {error}"
-                ) from error
-            if solver.status != "finished":
-                raise GeodesicError(f"geodesic integration failed: {message}")
-            return solver.y[:size].reshape((1,) + shape)
-        try:
-            solution = solve_ivp(
-                vector_field,
-                (0.0, t_final),
-                y0,
-                method="DOP853",
-                t_eval=times,
-                rtol=rtol,
-                atol=1e-3 * rtol * scale,
-            )
+                success, states = solver.status == "finished", solver.y[None]
+            else:
+                solution = solve_ivp(
+                    vector_field,
+                    (0.0, t_final),
+                    y0,
+                    method="DOP853",
+                    t_eval=times,
+                    rtol=rtol,
+                    atol=atol,
+                )
+                success, message = solution.success, solution.message
+                states = solution.y.T
         except ValueError as error:
             raise GeodesicError(
                 f"the g^{self.depth} geodesic was stopped before t = {t_final} "
                 f"(g^N is incomplete: it reaches rank-deficient matrices): {error}"
             ) from error
-        if not solution.success:
-            raise GeodesicError(f"geodesic integration failed: {solution.message}")
-        states = solution.y[:size].T.reshape((len(times),) + shape)
-        return states
+        if not success:
+            raise GeodesicError(f"geodesic integration failed: {message}")
+        return states[:, :size].reshape((len(times),) + shape)
 
     def _prepare(self, tangent_vec, base_point, vector_name="tangent_vec"):
         """Validate and broadcast to flat batches ``[k, n, m]`` (NumPy arrays).
