@@ -190,16 +190,21 @@ def horizontal_lift(tangent_vec, parameters):
     return lifted_gradient(apply_operator(frame, tangent_vec, -1.0), parameters)
 
 
+def _balance_defect(parameters):
+    """``(|G(W)|, |W|^2)`` per point (Frobenius norms)."""
+    parameters = np.asarray(parameters, dtype=float)
+    gram = np.asarray(moments(parameters))
+    if parameters.ndim == 3:  # one point: dot products avoid reductions' overhead
+        return np.sqrt(np.vdot(gram, gram)), np.vdot(parameters, parameters)
+    return (
+        np.sqrt(np.sum(gram**2, axis=(-3, -2, -1))),
+        np.sum(parameters**2, axis=(-3, -2, -1)),
+    )
+
+
 def _check_balanced(parameters, rtol: float = 1e-8):
     """Raise ``ValueError`` stating ``|G|`` unless ``|G| <= rtol |W|^2``."""
-    parameters = np.asarray(parameters, dtype=float)
-    lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
-    gram = lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
-    if parameters.ndim == 3:  # one point: dot products avoid reductions' overhead
-        defect, size = np.sqrt(np.vdot(gram, gram)), np.vdot(parameters, parameters)
-    else:
-        defect = np.sqrt(np.sum(gram**2, axis=(-3, -2, -1)))
-        size = np.sum(parameters**2, axis=(-3, -2, -1))
+    defect, size = _balance_defect(parameters)
     if np.any(defect > rtol * size):
         raise ValueError(
             f"parameters are not balanced: |G| = {float(np.max(defect)):.3e} "
@@ -472,8 +477,7 @@ class BalancedManifold(Manifold):
         point = np.asarray(point, dtype=float)
         if tuple(point.shape[-3:]) != self.shape:
             return np.zeros(point.shape[:-3], dtype=bool)
-        defect = np.sqrt(np.sum(moments(point) ** 2, axis=(-3, -2, -1)))
-        size = np.sum(point**2, axis=(-3, -2, -1))
+        defect, size = _balance_defect(point)
         s = np.linalg.svd(end_to_end(point), compute_uv=False)
         if rank_rtol is None:
             rank_rtol = self.width * np.finfo(float).eps

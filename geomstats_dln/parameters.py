@@ -93,9 +93,7 @@ def moments(parameters):
     _check_parameters(parameters)
     lower = parameters[..., :-1, :, :]
     upper = parameters[..., 1:, :, :]
-    return gs.matmul(lower, gs.moveaxis(lower, -1, -2)) - gs.matmul(
-        gs.moveaxis(upper, -1, -2), upper
-    )
+    return lower @ gs.moveaxis(lower, -1, -2) - gs.moveaxis(upper, -1, -2) @ upper
 
 
 def lifted_gradient(euclidean_gradient, parameters):
