@@ -193,7 +193,10 @@ def horizontal_lift(tangent_vec, parameters):
 def _balance_defect(parameters):
     """``(|G(W)|, |W|^2)`` per point (Frobenius norms)."""
     parameters = np.asarray(parameters, dtype=float)
-    gram = np.asarray(moments(parameters))
+    _check_parameters(parameters)
+    # moments(), in plain numpy: this check runs on every structured call
+    lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
+    gram = lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
     if parameters.ndim == 3:  # one point: dot products avoid reductions' overhead
         return np.sqrt(np.vdot(gram, gram)), np.vdot(parameters, parameters)
     return (
@@ -242,23 +245,30 @@ def balanced_frame(parameters):
     ``W_k = Q_k diag(lam) Q_{k-1}^T``. Built by ``Q_k = W_k Q_{k-1} Lam^{-1}``.
     """
     parameters = np.asarray(parameters, dtype=float)
-    depth, _ = _check_parameters(parameters)
+    depth, dim = _check_parameters(parameters)
     _check_balanced(parameters)
-    matrix = end_to_end(parameters)
-    left, s, right_t = _full_svd(matrix)
-    if not np.all(s[..., -1] > matrix.shape[-1] * np.finfo(float).eps * s[..., 0]):
-        check_full_rank(matrix, s)  # raises, naming the smallest singular value
-    lam = s ** (1.0 / depth)
-    frames = [np.swapaxes(right_t, -1, -2)]
-    for k in range(depth - 1):
-        frames.append(parameters[..., k, :, :] @ frames[-1] / lam[..., None, :])
-    frames.append(left)
-    return np.stack(frames, axis=-3), lam
+    # The SVD of W_1 = Q_1 Lam Q_0^T gives the frame without forming X: on a
+    # balanced point W_k^T W_k = W_{k-1} W_{k-1}^T, so each W_k Q_{k-1} Lam^{-1}
+    # is orthonormal, whatever the multiplicities of lam.
+    left, lam, right_t = _full_svd(parameters[..., 0, :, :])
+    ratio = lam[..., -1] / lam[..., 0]
+    if not np.all(ratio**depth > dim * np.finfo(float).eps):
+        check_full_rank(end_to_end(parameters))  # raises, naming the smallest s
+    frames = np.empty(parameters.shape[:-3] + (depth + 1, dim, dim))
+    frames[..., 0, :, :] = np.swapaxes(right_t, -1, -2)
+    frames[..., 1, :, :] = left
+    inverse_lam = (1.0 / lam)[..., None, :]
+    for k in range(1, depth):
+        np.matmul(
+            parameters[..., k, :, :], frames[..., k, :, :], out=frames[..., k + 1, :, :]
+        )
+        frames[..., k + 1, :, :] *= inverse_lam
+    return frames, lam
 
 
 def _rotate_layers(frames, vectors):
     """``Q_k^T V_k Q_{k-1}`` for ``k = 1..N``."""
-    return np.swapaxes(frames[..., 1:, :, :], -1, -2) @ vectors @ frames[..., :-1, :, :]
+    return frames[..., 1:, :, :].mT @ vectors @ frames[..., :-1, :, :]
 
 
 @functools.cache
@@ -318,31 +328,24 @@ def vertical_projection(tangent_vec, parameters):
         return np.zeros(
             np.broadcast_shapes(np.shape(tangent_vec), frames[..., 1:, :, :].shape)
         )
-    rotated = _rotate_layers(frames, np.asarray(tangent_vec, dtype=float))
+    rotated = _rotate_layers(frames, tangent_vec)
     lam_i, lam_j = lam[..., :, None], lam[..., None, :]
-    transposed = np.swapaxes(rotated, -1, -2)  # entries (k, j, i) at (i, j)
-    # r_k = lam_j (V_k,ij + V_{k+1},ji) - lam_i (V_k,ji + V_{k+1},ij)
+    transposed = rotated.mT  # entries (k, j, i) at (i, j)
+    # r_k = lam_j (V_k,ij + V_{k+1},ji) - lam_i (V_k,ji + V_{k+1},ij). The
+    # right-hand sides are exactly antisymmetric (same float operations with
+    # the roles swapped) and the systems symmetric in (i, j), so the solution
+    # is exactly skew with a zero diagonal: no masking needed.
     rhs = lam_j[..., None, :, :] * (
         rotated[..., :-1, :, :] + transposed[..., 1:, :, :]
     ) - lam_i[..., None, :, :] * (transposed[..., :-1, :, :] + rotated[..., 1:, :, :])
     diagonal = 2.0 * (lam_i**2 + lam_j**2)
     off = -2.0 * lam_i * lam_j
-    beta = _solve_toeplitz_tridiagonal(diagonal, off, rhs)  # b_k,ij; keep skew
-    skew = beta * _strict_upper(beta.shape[-1])
-    skew = skew - np.swapaxes(skew, -1, -2)
-    zeros = np.zeros(skew.shape[:-3] + (1,) + skew.shape[-2:])
-    padded = np.concatenate([zeros, skew, zeros], axis=-3)  # b_0..b_N
-    # rotated orbit vector: b_k Lam - Lam b_{k-1}
-    orbit = (
-        padded[..., 1:, :, :] * lam[..., None, None, :]
-        - lam[..., None, :, None] * padded[..., :-1, :, :]
-    )
-    return frames[..., 1:, :, :] @ orbit @ np.swapaxes(frames[..., :-1, :, :], -1, -2)
-
-
-@functools.cache
-def _strict_upper(dim: int) -> np.ndarray:
-    return np.triu(np.ones((dim, dim)), 1)
+    skew = _solve_toeplitz_tridiagonal(diagonal, off, rhs)  # b_1..b_{N-1}
+    # rotated orbit vector b_k Lam - Lam b_{k-1}, with b_0 = b_N = 0
+    orbit = np.zeros(rotated.shape)
+    orbit[..., :-1, :, :] = skew * lam[..., None, None, :]
+    orbit[..., 1:, :, :] -= lam[..., None, :, None] * skew
+    return frames[..., 1:, :, :] @ orbit @ frames[..., :-1, :, :].mT
 
 
 def horizontal_projection(tangent_vec, parameters):
