@@ -1,0 +1,39 @@
+"""Training dynamics on DLN geometry (MATH §1-3, §8).
+
+Vector fields (:mod:`.flows`, :mod:`.adapted`) are separate from the generic
+integrators (:mod:`.integrators`); every run returns one
+:class:`~geomstats_dln.dynamics.integrators.Trajectory`.
+"""
+
+from geomstats_dln.dynamics.flows import (
+    VectorField,
+    balanced_gradient_field,
+    end_to_end_velocity,
+    euclidean_gradient_field,
+    riemannian_gradient_field,
+)
+from geomstats_dln.dynamics.initializers import INITIALIZERS, initialize
+from geomstats_dln.dynamics.integrators import Trajectory, gradient_descent, integrate
+from geomstats_dln.dynamics.observables import (
+    effective_rank,
+    layer_norms,
+    moment_norm,
+    singular_values,
+)
+
+__all__ = [
+    "INITIALIZERS",
+    "Trajectory",
+    "VectorField",
+    "balanced_gradient_field",
+    "effective_rank",
+    "end_to_end_velocity",
+    "euclidean_gradient_field",
+    "gradient_descent",
+    "initialize",
+    "integrate",
+    "layer_norms",
+    "moment_norm",
+    "riemannian_gradient_field",
+    "singular_values",
+]

@@ -1,0 +1,338 @@
+"""Generic integrators for vector fields, and the one trajectory type they return.
+
+A *vector field* is any callable ``field(state) -> velocity`` with the shape of
+``state`` (an autonomous ODE ``y' = f(y)``); the fields of this package (gradient
+flows up and down the submersion, adapted descent) also carry an ``observables``
+dict, recorded by default. Integrators know nothing about the geometry (the
+diffrax split: vector fields separate from solvers):
+
+- ``"rk4"`` (classical fixed-step Runge-Kutta) and ``"euler"`` (forward Euler,
+  which with step ``eta`` *is* gradient descent) take ``n_steps``;
+- ``"DOP853"``, ``"RK45"``, ``"RK23"``, ``"Radau"``, ``"BDF"``, ``"LSODA"``
+  (adaptive, :func:`scipy.integrate.solve_ivp`) take ``rtol`` (and ``atol``).
+
+Every run returns a :class:`Trajectory`: times, states and the observables
+evaluated on the recorded states.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from tqdm.auto import tqdm
+
+__all__ = [
+    "Trajectory",
+    "gradient_descent",
+    "integrate",
+]
+
+FIXED_STEP_METHODS = ("rk4", "euler")
+ADAPTIVE_METHODS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
+DEFAULT_RTOL = 1e-8
+
+
+@dataclasses.dataclass(frozen=True)
+class Trajectory:
+    """One run of an integrator.
+
+    Attributes
+    ----------
+    times : ndarray, shape=[T]
+        Recorded times, increasing, ``times[0] = 0``.
+    states : ndarray, shape=[T, *state_shape]
+        States at ``times``.
+    observables : dict of str to ndarray, each shape=[T, ...]
+        Observables evaluated on ``states`` (loss, singular values, ...).
+    info : dict
+        ``method``, ``n_steps`` (accepted steps), ``n_evaluations`` (of the
+        vector field) and whatever the vector field or driver adds (for example
+        the a-priori stopping time of adapted descent).
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    observables: dict[str, np.ndarray]
+    info: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def final_state(self) -> np.ndarray:
+        """The state at the last recorded time."""
+        return self.states[-1]
+
+    @property
+    def final_time(self) -> float:
+        return float(self.times[-1])
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """``trajectory["loss"]``: a recorded observable."""
+        try:
+            return self.observables[name]
+        except KeyError:
+            raise KeyError(
+                f"no observable {name!r}; recorded: {sorted(self.observables)}"
+            ) from None
+
+
+def _evaluate_observables(observables, states):
+    """Each observable on each state (observables need not be batched)."""
+    recorded = {}
+    for name, observable in observables.items():
+        values = [np.asarray(observable(state)) for state in states]
+        recorded[name] = np.stack(values) if values else np.empty((0,))
+    return recorded
+
+
+def _merged_observables(vector_field, observables, record_defaults):
+    merged = dict(getattr(vector_field, "observables", {})) if record_defaults else {}
+    if observables is not None:
+        if not isinstance(observables, Mapping):
+            raise TypeError(
+                "observables must be a mapping of names to functions of a state, "
+                f"got {type(observables).__name__}"
+            )
+        merged.update(observables)
+    for name, observable in merged.items():
+        if not callable(observable):
+            raise TypeError(f"observable {name!r} is not callable")
+    return merged
+
+
+def _rk4_step(field, state, step):
+    k1 = field(state)
+    k2 = field(state + 0.5 * step * k1)
+    k3 = field(state + 0.5 * step * k2)
+    k4 = field(state + step * k3)
+    return state + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+def _euler_step(field, state, step):
+    return state + step * field(state)
+
+
+def _as_velocity(field, shape):
+    def velocity(state):
+        value = np.asarray(field(state), dtype=float)
+        if value.shape != shape:
+            raise ValueError(
+                f"the vector field returned shape {value.shape} for a state of "
+                f"shape {shape}"
+            )
+        return value
+
+    return velocity
+
+
+def integrate(
+    vector_field: Callable,
+    initial_state,
+    t_final: float,
+    n_steps: int | None = None,
+    rtol: float | None = None,
+    *,
+    method: str | None = None,
+    atol: float | None = None,
+    observables: Mapping[str, Callable] | None = None,
+    record_defaults: bool = True,
+    record_every: int = 1,
+    t_eval=None,
+    progress: bool = False,
+) -> Trajectory:
+    """Integrate ``y' = vector_field(y)`` from ``initial_state`` on ``[0, t_final]``.
+
+    Parameters
+    ----------
+    vector_field : callable
+        ``vector_field(state) -> velocity`` of the state's shape. Its
+        ``observables`` attribute (a dict), if any, is recorded.
+    initial_state : array-like
+        Any shape: one parameter point ``[N, d, d]``, an end-to-end matrix
+        ``[n, m]``, a batch of them, a flat parameter vector.
+    t_final : float
+        Final time, positive.
+    n_steps : int, optional
+        Number of fixed steps (``method`` defaults to ``"rk4"``).
+    rtol : float, optional
+        Relative tolerance of an adaptive method (``method`` defaults to
+        ``"DOP853"``); the default when neither ``n_steps`` nor ``rtol`` is
+        given is ``1e-8``.
+    method : str, optional
+        ``"rk4"``, ``"euler"`` or a :func:`scipy.integrate.solve_ivp` method.
+    atol : float, optional
+        Absolute tolerance of an adaptive method; default ``rtol * 1e-3``
+        times the size of the initial state.
+    observables : dict of str to callable, optional
+        Extra functions of a state to record (added to the field's own).
+    record_defaults : bool
+        Record the vector field's ``observables`` too.
+    record_every : int
+        Fixed-step methods: record every ``record_every``-th step (the last
+        step is always recorded).
+    t_eval : array-like, optional
+        Adaptive methods: record at these times (dense output) instead of at
+        every accepted step.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    trajectory : Trajectory
+    """
+    state = np.array(initial_state, dtype=float)
+    if not np.all(np.isfinite(state)):
+        raise ValueError("initial_state contains NaN or infinite entries")
+    t_final = float(t_final)
+    if not (np.isfinite(t_final) and t_final > 0):
+        raise ValueError(f"t_final must be positive and finite, got {t_final}")
+    if method is None:
+        method = "rk4" if n_steps is not None else "DOP853"
+    chosen = _merged_observables(vector_field, observables, record_defaults)
+    field = _as_velocity(vector_field, state.shape)
+    if method in FIXED_STEP_METHODS:
+        if n_steps is None or int(n_steps) != n_steps or n_steps < 1:
+            raise ValueError(
+                f"method {method!r} needs a positive integer n_steps, got {n_steps}"
+            )
+        if rtol is not None or atol is not None or t_eval is not None:
+            raise ValueError(
+                f"rtol, atol and t_eval are for adaptive methods, not {method!r}"
+            )
+        return _integrate_fixed(
+            field,
+            state,
+            t_final,
+            int(n_steps),
+            method,
+            chosen,
+            record_every,
+            progress,
+        )
+    if method not in ADAPTIVE_METHODS:
+        raise ValueError(
+            f"unknown method {method!r}; choose one of "
+            f"{FIXED_STEP_METHODS + ADAPTIVE_METHODS}"
+        )
+    if n_steps is not None:
+        raise ValueError(f"n_steps is for fixed-step methods, not {method!r}")
+    return _integrate_adaptive(
+        field, state, t_final, method, rtol, atol, chosen, t_eval, progress
+    )
+
+
+def _integrate_fixed(
+    field, state, t_final, n_steps, method, observables, record_every, progress
+):
+    if int(record_every) != record_every or record_every < 1:
+        raise ValueError(f"record_every must be a positive integer, got {record_every}")
+    step_function = _rk4_step if method == "rk4" else _euler_step
+    step = t_final / n_steps
+    times, states = [0.0], [state]
+    for index in tqdm(range(1, n_steps + 1), disable=not progress, desc=method):
+        state = step_function(field, state, step)
+        if not np.all(np.isfinite(state)):
+            raise FloatingPointError(
+                f"{method} produced non-finite values at step {index} "
+                f"(t = {index * step:g}); reduce the step size"
+            )
+        if index % record_every == 0 or index == n_steps:
+            times.append(index * step)
+            states.append(state)
+    states = np.stack(states)
+    evaluations = n_steps * (4 if method == "rk4" else 1)
+    return Trajectory(
+        np.asarray(times),
+        states,
+        _evaluate_observables(observables, states),
+        {"method": method, "n_steps": n_steps, "n_evaluations": evaluations},
+    )
+
+
+def _integrate_adaptive(
+    field, state, t_final, method, rtol, atol, observables, t_eval, progress
+):
+    rtol = DEFAULT_RTOL if rtol is None else float(rtol)
+    if not 0 < rtol < 1:
+        raise ValueError(f"rtol must lie in (0, 1), got {rtol}")
+    if atol is None:
+        # scale-aware default: a fixed absolute floor would be meaningless for
+        # both tiny (small initialization) and large states
+        atol = rtol * 1e-3 * max(float(np.max(np.abs(state))), 1e-300)
+    shape = state.shape
+    bar = tqdm(total=t_final, disable=not progress, desc=method)
+    evaluations = 0
+
+    def flat_field(time, flat_state):
+        nonlocal evaluations
+        evaluations += 1
+        if progress and time > bar.n:
+            bar.update(time - bar.n)
+        return field(flat_state.reshape(shape)).ravel()
+
+    try:
+        solution = solve_ivp(
+            flat_field,
+            (0.0, t_final),
+            state.ravel(),
+            method=method,
+            rtol=rtol,
+            atol=atol,
+            t_eval=None if t_eval is None else np.asarray(t_eval, dtype=float),
+        )
+    finally:
+        bar.close()
+    if solution.status != 0:
+        raise RuntimeError(f"{method} failed: {solution.message}")
+    states = np.moveaxis(solution.y, -1, 0).reshape((-1,) + shape)
+    return Trajectory(
+        solution.t,
+        states,
+        _evaluate_observables(observables, states),
+        {
+            "method": method,
+            "n_steps": int(len(solution.t) - 1) if t_eval is None else None,
+            "n_evaluations": evaluations,
+            "rtol": rtol,
+            "atol": atol,
+        },
+    )
+
+
+def gradient_descent(
+    vector_field: Callable,
+    initial_state,
+    step_size: float,
+    n_steps: int,
+    *,
+    observables: Mapping[str, Callable] | None = None,
+    record_defaults: bool = True,
+    record_every: int = 1,
+    progress: bool = False,
+) -> Trajectory:
+    """Gradient descent ``y_{t+1} = y_t + eta * vector_field(y_t)``.
+
+    With ``vector_field = -grad L`` this is gradient descent with step ``eta``:
+    the forward-Euler discretization of the gradient flow, so that the recorded
+    ``times`` are ``iteration * eta`` and compare directly with the flow's.
+    """
+    step_size = float(step_size)
+    if not (np.isfinite(step_size) and step_size > 0):
+        raise ValueError(f"step_size must be positive and finite, got {step_size}")
+    trajectory = integrate(
+        vector_field,
+        initial_state,
+        step_size * n_steps,
+        n_steps=n_steps,
+        method="euler",
+        observables=observables,
+        record_defaults=record_defaults,
+        record_every=record_every,
+        progress=progress,
+    )
+    trajectory.info["step_size"] = step_size
+    return trajectory

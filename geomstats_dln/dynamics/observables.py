@@ -1,0 +1,59 @@
+"""Observables recorded along trajectories: functions of one state.
+
+End-to-end observables take a matrix ``X`` [..., n, m]; parameter observables a
+network ``W`` [..., N, d, d] (``W[k-1] = W_k``, MATH §1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geomstats_dln.parameters import end_to_end, moments
+
+__all__ = [
+    "effective_rank",
+    "layer_norms",
+    "moment_norm",
+    "singular_values",
+]
+
+
+def singular_values(matrix) -> np.ndarray:
+    """Singular values of ``matrix`` [..., n, m], decreasing."""
+    return np.linalg.svd(np.asarray(matrix, dtype=float), compute_uv=False)
+
+
+def effective_rank(matrix) -> np.ndarray:
+    r"""Effective rank of Roy and Vetterli (2007), as in Arora et al. (2019).
+
+    ``exp(-sum_i p_i log p_i)`` with ``p_i = s_i / sum_j s_j``: equal to the rank
+    for a matrix with equal nonzero singular values, and continuous in between.
+    The zero matrix has effective rank 0.
+    """
+    s = singular_values(matrix)
+    total = np.sum(s, axis=-1, keepdims=True)
+    p = s / np.where(total > 0, total, 1.0)
+    entropy = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), -1)
+    return np.where(total[..., 0] > 0, np.exp(entropy), 0.0)
+
+
+def moment_norm(parameters) -> np.ndarray:
+    """``|G(W)|``: the Frobenius norm of all moments ``G_k`` together (MATH §2).
+
+    Zero exactly on the balanced variety; conserved by every gradient flow of a
+    lifted loss (Thm 1a).
+    """
+    parameters = np.asarray(parameters, dtype=float)
+    if parameters.shape[-3] == 1:
+        return np.zeros(parameters.shape[:-3])
+    return np.sqrt(np.sum(np.asarray(moments(parameters)) ** 2, axis=(-3, -2, -1)))
+
+
+def layer_norms(parameters) -> np.ndarray:
+    """``(|W_1|, ..., |W_N|)`` (Frobenius), shape [..., N]."""
+    return np.sqrt(np.sum(np.asarray(parameters, dtype=float) ** 2, axis=(-2, -1)))
+
+
+def end_to_end_singular_values(parameters) -> np.ndarray:
+    """Singular values of ``X = phi(W)``."""
+    return singular_values(end_to_end(np.asarray(parameters, dtype=float)))
