@@ -16,7 +16,7 @@ BIN := $(VENV)/bin
 PYTHON_BOOTSTRAP ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 STAMP := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
-LINT_PATHS := geomstats_dln tests $(wildcard benchmarks)
+LINT_PATHS := geomstats_dln tests $(wildcard benchmarks) $(wildcard examples)
 PYTEST_ARGS ?= -n 2 -q
 REPORT_ARGS ?=
 

@@ -234,7 +234,8 @@ def _integrate_fixed(
     step = t_final / n_steps
     times, states = [0.0], [state]
     for index in tqdm(range(1, n_steps + 1), disable=not progress, desc=method):
-        state = step_function(field, state, step)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below
+            state = step_function(field, state, step)
         if not np.all(np.isfinite(state)):
             raise FloatingPointError(
                 f"{method} produced non-finite values at step {index} "

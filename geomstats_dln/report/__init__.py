@@ -22,7 +22,11 @@ from tqdm.auto import tqdm
 
 import geomstats.backend as gs
 
-from geomstats_dln.report import balanced_section, end_to_end_section
+from geomstats_dln.report import (
+    balanced_section,
+    dynamics_section,
+    end_to_end_section,
+)
 from geomstats_dln.report._framework import (
     Check,
     ReportContext,
@@ -51,7 +55,11 @@ __all__ = [
 REPORT_FILE = "report.md"
 """Name of the markdown file :func:`run_report` writes."""
 
-SECTIONS: list[Section] = [end_to_end_section.section, balanced_section.section]
+SECTIONS: list[Section] = [
+    end_to_end_section.section,
+    balanced_section.section,
+    dynamics_section.section,
+]
 """The registry: sections run, in this order, by :func:`run_report`."""
 
 
