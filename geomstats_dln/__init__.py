@@ -10,13 +10,18 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
   and :class:`GaugeAction`; balanced lifts and tangent spaces (§4):
   :func:`center`, :func:`gauge_action`, :func:`horizontal_lift`,
   :func:`vertical_projection`,
-  :func:`horizontal_projection`, :func:`to_tangent`.
+  :func:`horizontal_projection`, :func:`to_tangent`;
+- :mod:`geomstats_dln.losses` -- losses ``E(X)`` (quadratic, regression,
+  completion, sensing) and problem generators (§9);
+- :mod:`geomstats_dln.dynamics` -- vector fields (gradient flows up and down,
+  adapted descent), generic integrators and the :class:`Trajectory` they return.
 """
 
 from geomstats_dln._compat import check_environment
 
 check_environment()
 
+from geomstats_dln import dynamics, losses  # noqa: E402
 from geomstats_dln.balanced import (  # noqa: E402
     BalancedBundle,
     BalancedManifold,
@@ -36,10 +41,17 @@ from geomstats_dln.balanced import (  # noqa: E402
     vertical_projection,
 )
 from geomstats_dln.bures_wasserstein import DLNBuresWassersteinMetric  # noqa: E402
+from geomstats_dln.dynamics import Trajectory, integrate  # noqa: E402
 from geomstats_dln.end_to_end import (  # noqa: E402
     DLNMetric,
     EndToEndMatrices,
     GeodesicError,
+)
+from geomstats_dln.losses import (  # noqa: E402
+    MatrixCompletionLoss,
+    MatrixSensingLoss,
+    QuadraticLoss,
+    RegressionLoss,
 )
 from geomstats_dln.parameters import (  # noqa: E402
     DLNParameterSpace,
@@ -61,6 +73,11 @@ __all__ = [
     "EndToEndMatrices",
     "GaugeAction",
     "GeodesicError",
+    "MatrixCompletionLoss",
+    "MatrixSensingLoss",
+    "QuadraticLoss",
+    "RegressionLoss",
+    "Trajectory",
     "__version__",
     "balanced_exp",
     "balanced_frame",
@@ -68,11 +85,14 @@ __all__ = [
     "best_gauge",
     "center",
     "differential",
+    "dynamics",
     "end_to_end",
     "gauge_action",
     "horizontal_lift",
     "horizontal_projection",
+    "integrate",
     "lifted_gradient",
+    "losses",
     "moment_differential",
     "moments",
     "orbit_basis",

@@ -204,7 +204,7 @@ def _completion_2x2(ctx: ReportContext):
     ]
     figure = new_figure(figsize=(11, 4.6))
     axes = figure.subplots(1, 2)
-    a = np.linspace(0.2, 3.0, 200)
+    a = np.linspace(0.5, 2.0, 200)
     for sign in (1.0, -1.0):
         axes[0].plot(sign * a, sign / a, color="0.5", lw=1)
     points = axes[0].scatter(
@@ -212,11 +212,11 @@ def _completion_2x2(ctx: ReportContext):
     )
     figure.colorbar(points, ax=axes[0], label="log10 s2/s1 of the limit")
     axes[0].set(
-        xlim=(-3, 3),
-        ylim=(-3, 3),
+        xlim=(-1.8, 1.8),
+        ylim=(-1.8, 1.8),
         xlabel="X_12 = a",
         ylabel="X_21 = b",
-        title="limits [[1, a], [b, 1]]; grey: rank one (ab = 1)",
+        title="limits [[1, a], [b, 1]] (grey: ab = 1)",
     )
     axes[0].set_aspect("equal")
     axes[1].hist(np.log10(ratio), bins=30, color="C0")
