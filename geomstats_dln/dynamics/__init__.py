@@ -5,6 +5,17 @@ integrators (:mod:`.integrators`); every run returns one
 :class:`~geomstats_dln.dynamics.integrators.Trajectory`.
 """
 
+from geomstats_dln.dynamics.adapted import (
+    ParametricModel,
+    adapted_descent,
+    adapted_gradient_descent,
+    adapted_gradient_field,
+    dln_model,
+    n_parameters,
+    relu_network_model,
+    standard_gradient_field,
+    stopping_time,
+)
 from geomstats_dln.dynamics.flows import (
     VectorField,
     balanced_gradient_field,
@@ -23,6 +34,15 @@ from geomstats_dln.dynamics.observables import (
 
 __all__ = [
     "INITIALIZERS",
+    "ParametricModel",
+    "adapted_descent",
+    "adapted_gradient_descent",
+    "adapted_gradient_field",
+    "dln_model",
+    "n_parameters",
+    "relu_network_model",
+    "standard_gradient_field",
+    "stopping_time",
     "Trajectory",
     "VectorField",
     "balanced_gradient_field",
