@@ -11,6 +11,8 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
   :func:`center`, :func:`gauge_action`, :func:`horizontal_lift`,
   :func:`vertical_projection`,
   :func:`horizontal_projection`, :func:`to_tangent`;
+- :class:`Fiber` ``F_X = phi^{-1}(X)``, the ``GL(d)^{N-1}`` action and the
+  regularizers of §6 (Kempf-Ness);
 - :mod:`geomstats_dln.losses` -- losses ``E(X)`` (quadratic, regression,
   completion, sensing) and problem generators (§9);
 - :mod:`geomstats_dln.dynamics` -- vector fields (gradient flows up and down,
@@ -47,6 +49,18 @@ from geomstats_dln.end_to_end import (  # noqa: E402
     EndToEndMatrices,
     GeodesicError,
 )
+from geomstats_dln.fibers import (  # noqa: E402
+    Fiber,
+    FrobeniusRegularizer,
+    GLAction,
+    MomentRegularizer,
+    SchattenRegularizer,
+    fiber_operator,
+    fiber_projection,
+    fiber_tangent_vector,
+    gl_action,
+    solve_fiber_operator,
+)
 from geomstats_dln.losses import (  # noqa: E402
     MatrixCompletionLoss,
     MatrixSensingLoss,
@@ -71,12 +85,17 @@ __all__ = [
     "DLNMetric",
     "DLNParameterSpace",
     "EndToEndMatrices",
+    "Fiber",
+    "FrobeniusRegularizer",
+    "GLAction",
     "GaugeAction",
     "GeodesicError",
     "MatrixCompletionLoss",
     "MatrixSensingLoss",
+    "MomentRegularizer",
     "QuadraticLoss",
     "RegressionLoss",
+    "SchattenRegularizer",
     "Trajectory",
     "__version__",
     "balanced_exp",
@@ -87,7 +106,11 @@ __all__ = [
     "differential",
     "dynamics",
     "end_to_end",
+    "fiber_operator",
+    "fiber_projection",
+    "fiber_tangent_vector",
     "gauge_action",
+    "gl_action",
     "horizontal_lift",
     "horizontal_projection",
     "integrate",
@@ -96,6 +119,7 @@ __all__ = [
     "moment_differential",
     "moments",
     "orbit_basis",
+    "solve_fiber_operator",
     "to_tangent",
     "vertical_projection",
 ]

@@ -31,6 +31,13 @@ from geomstats_dln.dynamics.observables import (
     moment_norm,
     singular_values,
 )
+from geomstats_dln.dynamics.regularizing import (
+    kirwan_ness_field,
+    l2_regularizing_field,
+    regularized_langevin,
+    regularized_training_field,
+    regularized_training_split,
+)
 
 __all__ = [
     "INITIALIZERS",
@@ -52,6 +59,11 @@ __all__ = [
     "gradient_descent",
     "initialize",
     "integrate",
+    "kirwan_ness_field",
+    "l2_regularizing_field",
+    "regularized_langevin",
+    "regularized_training_field",
+    "regularized_training_split",
     "layer_norms",
     "moment_norm",
     "riemannian_gradient_field",
