@@ -41,6 +41,26 @@ def _check_parameters(parameters, name="parameters"):
     return shape[-3], shape[-1]
 
 
+def _chains(parameters):
+    """``(above, below)`` as lists with ``None`` for the identity ends.
+
+    ``above[k-1] = W_N ... W_{k+1}``, ``below[k-1] = W_{k-1} ... W_1``: ``2N - 4``
+    matrix products, none with an identity factor.
+    """
+    depth = parameters.shape[-3]
+    below = [None]
+    if depth > 1:
+        below.append(parameters[..., 0, :, :])
+    for k in range(2, depth):
+        below.append(gs.matmul(parameters[..., k - 1, :, :], below[-1]))
+    above = [None]
+    if depth > 1:
+        above.append(parameters[..., depth - 1, :, :])
+    for k in range(depth - 2, 0, -1):
+        above.append(gs.matmul(above[-1], parameters[..., k, :, :]))
+    return above[::-1], below
+
+
 def partial_products(parameters):
     """``(above, below)`` with ``above[k-1] = W_N ... W_{k+1}``,
     ``below[k-1] = W_{k-1} ... W_1`` (MATH §1).
@@ -53,15 +73,52 @@ def partial_products(parameters):
     -------
     above, below : array-like, shape=[..., N, d, d]
     """
-    depth, dim = _check_parameters(parameters)
+    _, dim = _check_parameters(parameters)
     eye = gs.broadcast_to(gs.eye(dim), parameters.shape[:-3] + (dim, dim))
-    below = [eye]
-    for k in range(1, depth):
-        below.append(parameters[..., k - 1, :, :] @ below[-1])
-    above = [eye]
-    for k in range(depth - 1, 0, -1):
-        above.append(above[-1] @ parameters[..., k, :, :])
-    return gs.stack(above[::-1], axis=-3), gs.stack(below, axis=-3)
+    above, below = _chains(parameters)
+    above = [eye if product is None else product for product in above]
+    below = [eye if product is None else product for product in below]
+    return gs.stack(above, axis=-3), gs.stack(below, axis=-3)
+
+
+def _lifted_from_chains(euclidean_gradient, above, below):
+    """``above_k^T E' below_k^T`` per layer, skipping identity factors."""
+    layers = []
+    for upper, lower in zip(above, below, strict=True):
+        layer = euclidean_gradient
+        if upper is not None:
+            layer = gs.matmul(gs.moveaxis(upper, -1, -2), layer)
+        if lower is not None:
+            layer = gs.matmul(layer, gs.moveaxis(lower, -1, -2))
+        layers.append(layer)
+    return gs.stack(layers, axis=-3)
+
+
+def end_to_end_and_lifted_gradient(euclidean_gradient_function, parameters):
+    """``(X, grad L(W))`` for ``L = E o phi``, sharing the partial products.
+
+    ``X = W_N below_N`` reuses the chain of :func:`lifted_gradient`: ``3N - 3``
+    matrix products in all (plus ``2N - 2`` for the gradient), against
+    ``N - 1`` more when ``X`` is formed separately -- the cost of one step of
+    training (MATH §1).
+
+    Parameters
+    ----------
+    euclidean_gradient_function : callable
+        ``X -> E'(X)``.
+    parameters : array-like, shape=[..., N, d, d]
+
+    Returns
+    -------
+    end_to_end : array-like, shape=[..., d, d]
+    gradient : array-like, shape=[..., N, d, d]
+    """
+    depth, _ = _check_parameters(parameters)
+    above, below = _chains(parameters)
+    top = parameters[..., depth - 1, :, :]
+    matrix = top if below[-1] is None else gs.matmul(top, below[-1])
+    gradient = _lifted_from_chains(euclidean_gradient_function(matrix), above, below)
+    return matrix, gradient
 
 
 def end_to_end(parameters):
@@ -109,11 +166,11 @@ def lifted_gradient(euclidean_gradient, parameters):
     -------
     gradient : array-like, shape=[..., N, d, d]
     """
-    above, below = partial_products(parameters)
-    return gs.matmul(
-        gs.matmul(gs.moveaxis(above, -1, -2), euclidean_gradient[..., None, :, :]),
-        gs.moveaxis(below, -1, -2),
-    )
+    depth, _ = _check_parameters(parameters)
+    if depth == 1:  # L = E: broadcast E' against the batch of the parameters
+        return gs.stack([euclidean_gradient + 0.0 * parameters[..., 0, :, :]], -3)
+    above, below = _chains(parameters)
+    return _lifted_from_chains(euclidean_gradient, above, below)
 
 
 def differential(tangent_vec, parameters):

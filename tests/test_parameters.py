@@ -20,6 +20,7 @@ from geomstats_dln.parameters import (
     DLNParameterSpace,
     differential,
     end_to_end,
+    end_to_end_and_lifted_gradient,
     lifted_gradient,
     moments,
 )
@@ -46,6 +47,9 @@ def test_end_to_end_and_lifted_gradient_match_autodiff(depth):
     expected = autograd.grad(lambda w: _loss(_product(w), target))(parameters)
     result = lifted_gradient(end_to_end(parameters) - target, parameters)
     np.testing.assert_allclose(result, expected, rtol=1e-12, atol=1e-12)
+    matrix, shared = end_to_end_and_lifted_gradient(lambda x: x - target, parameters)
+    np.testing.assert_allclose(matrix, _product(parameters), rtol=1e-13)
+    np.testing.assert_allclose(shared, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_differential_is_directional_derivative_and_batches():

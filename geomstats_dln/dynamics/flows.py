@@ -47,6 +47,7 @@ from geomstats_dln.parameters import (
     _check_parameters,
     differential,
     end_to_end,
+    end_to_end_and_lifted_gradient,
     lifted_gradient,
 )
 
@@ -128,8 +129,8 @@ def euclidean_gradient_field(loss) -> VectorField:
 
     def minus_gradient(parameters):
         parameters = _as_parameters(parameters)
-        gradient = loss.gradient(end_to_end(parameters))
-        return -np.asarray(lifted_gradient(gradient, parameters))
+        _, gradient = end_to_end_and_lifted_gradient(loss.gradient, parameters)
+        return -np.asarray(gradient)
 
     return VectorField(
         minus_gradient, _parameter_observables(loss), "euclidean_gradient"
