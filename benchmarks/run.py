@@ -13,6 +13,12 @@ requirement and writes the same to ``benchmarks/results.md``. See
    tuned to the cheapest setting with error <= 1e-8; requirement ratio >= 1000.
 2. ``exp`` at ``d = 64, N = 4`` to 1e-6: requirement under 1 s.
 3. ``inner_product`` on 10,000 batched ``8 x 8`` points: requirement under 0.1 s.
+4. Balanced manifold: ``to_tangent`` and ``horizontal_lift`` at ``d = 64, N = 16``
+   under 20 ms; structured vertical projection >= 50x dense least squares.
+5-7. Training dynamics and fibers (:mod:`dynamics_bench`): downstairs vs
+   upstairs integration at equal accuracy (>= 5x at N = 64), 100 gradient-descent
+   steps at ``d = 256, N = 4`` (< 2 s), the L2 regularizing-flow velocity
+   (< 50 ms at ``d = 32, N = 8``; >= 20x the dense solve at ``d = 12, N = 6``).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ import geomstats_dln  # noqa: E402
 from geomstats_dln import EndToEndMatrices  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dynamics_bench  # noqa: E402
 from generic_metric import generic_space  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -790,6 +797,11 @@ def main(argv=None):
     verdicts.append(bench_exp_large(table, notes, args.quick))
     verdicts.append(bench_inner(table, notes, args.quick))
     verdicts.append(bench_balanced(table, notes, args.quick))
+    verdicts.append(dynamics_bench.bench_descent(table, notes, args.quick))
+    verdicts.append(dynamics_bench.bench_fibers(table, notes, args.quick))
+    verdicts.append(
+        dynamics_bench.bench_up_down(table, notes, args.quick, RESULTS.parent)
+    )
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else ()
 
