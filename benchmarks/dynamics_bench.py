@@ -154,6 +154,7 @@ def _plot_up_down(rows, path):
     )
     right.legend()
     for axis in (left, right):
+        axis.minorticks_off()
         axis.set_xticks(depths, [str(n) for n in depths])
     figure.tight_layout()
     figure.savefig(path, dpi=110)
