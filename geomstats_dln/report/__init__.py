@@ -26,6 +26,7 @@ from geomstats_dln.report import (
     balanced_section,
     dynamics_section,
     end_to_end_section,
+    fibers_section,
 )
 from geomstats_dln.report._framework import (
     Check,
@@ -59,6 +60,7 @@ SECTIONS: list[Section] = [
     end_to_end_section.section,
     balanced_section.section,
     dynamics_section.section,
+    fibers_section.section,
 ]
 """The registry: sections run, in this order, by :func:`run_report`."""
 

@@ -191,7 +191,7 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
         return text.replace("|", "\\|")
 
     lines = [
-        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join(cell(header) for header in headers) + " |",
         "|" + "|".join(" --- " for _ in headers) + "|",
     ]
     for row in rows:
