@@ -13,6 +13,8 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
   :func:`horizontal_projection`, :func:`to_tangent`;
 - :class:`Fiber` ``F_X = phi^{-1}(X)``, the ``GL(d)^{N-1}`` action and the
   regularizers of §6 (Kempf-Ness);
+- :func:`entropy` ``S(X) = log vol(O_X)``, its gradients and
+  :func:`volume_density` (§5);
 - :mod:`geomstats_dln.losses` -- losses ``E(X)`` (quadratic, regression,
   completion, sensing) and problem generators (§9);
 - :mod:`geomstats_dln.dynamics` -- vector fields (gradient flows up and down,
@@ -67,6 +69,14 @@ from geomstats_dln.losses import (  # noqa: E402
     QuadraticLoss,
     RegressionLoss,
 )
+from geomstats_dln.orbit_entropy import (  # noqa: E402
+    entropy,
+    entropy_gradient,
+    entropy_riemannian_gradient,
+    log_volume_density,
+    orthogonal_group_volume,
+    volume_density,
+)
 from geomstats_dln.parameters import (  # noqa: E402
     DLNParameterSpace,
     differential,
@@ -106,6 +116,9 @@ __all__ = [
     "differential",
     "dynamics",
     "end_to_end",
+    "entropy",
+    "entropy_gradient",
+    "entropy_riemannian_gradient",
     "fiber_operator",
     "fiber_projection",
     "fiber_tangent_vector",
@@ -115,11 +128,14 @@ __all__ = [
     "horizontal_projection",
     "integrate",
     "lifted_gradient",
+    "log_volume_density",
     "losses",
     "moment_differential",
     "moments",
     "orbit_basis",
+    "orthogonal_group_volume",
     "solve_fiber_operator",
     "to_tangent",
     "vertical_projection",
+    "volume_density",
 ]

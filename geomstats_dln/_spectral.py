@@ -263,6 +263,50 @@ def _opitz_second_divided_difference(nodes, depth):
     return np.linalg.matrix_power(bidiagonal, depth)[..., 0, 2]
 
 
+# Depth of Lambert's continued fraction for the Langevin function on |z| <= 1:
+# the truncation error is below 1e-30 there.
+_CONTINUED_FRACTION_TERMS = 14
+
+
+def _langevin(z):
+    """``L(z) = coth z - 1/z`` (``L(0) = 0``), accurate for every real ``z``."""
+    xp = _XP
+    small = xp.abs(z) <= 1.0
+    z_small = xp.where(small, z, 0.0)
+    squared = z_small**2
+    tail = 2.0 * _CONTINUED_FRACTION_TERMS + 1.0
+    for n in range(_CONTINUED_FRACTION_TERMS - 1, 0, -1):
+        tail = (2.0 * n + 1.0) + squared / tail
+    z_large = xp.where(small, 1.0, z)
+    return xp.where(small, z_small / tail, 1.0 / xp.tanh(z_large) - 1.0 / z_large)
+
+
+def log_coefficient_derivatives(singular_values, depth):
+    r"""``D_ij = s_i d(log a_ij)/d s_i`` [..., d, d], without ``1/(s_i - s_j)``.
+
+    ``D_ij = c_N + L(delta) - L(delta/N)/N`` for ``delta = log(s_i/s_j) >= -1``
+    and ``(2/N)/expm1(w) - 2/expm1(N w)``, ``w = 2|delta|/N``, below (both
+    sums of terms without cancellation there); ``N = inf``:
+    ``1 + L(delta)``, resp. ``1/|delta| - 2/expm1(2|delta|)``. Derivation in the
+    docstring of :mod:`geomstats_dln.orbit_entropy`, its user (dS/ds, MATH §5).
+    """
+    xp = _XP
+    logs = xp.log(singular_values)
+    delta = logs[..., :, None] - logs[..., None, :]
+    far_below = delta < -1.0
+    gap = xp.where(far_below, -delta, 1.0)  # |delta| on the far-below branch
+    if depth == math.inf:
+        near = 1.0 + _langevin(delta)
+        far = 1.0 / gap - 2.0 / xp.expm1(2.0 * gap)
+    else:
+        near = (
+            (depth - 1.0) / depth + _langevin(delta) - _langevin(delta / depth) / depth
+        )
+        w = 2.0 * gap / depth
+        far = (2.0 / depth) / xp.expm1(w) - 2.0 / xp.expm1(depth * w)
+    return xp.where(far_below, far, near)
+
+
 class SVDFrame(NamedTuple):
     """Thin SVD of a full-rank ``n x m`` point, with the DLN coefficients.
 

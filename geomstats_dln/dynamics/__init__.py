@@ -23,6 +23,11 @@ from geomstats_dln.dynamics.flows import (
     euclidean_gradient_field,
     riemannian_gradient_field,
 )
+from geomstats_dln.dynamics.free_energy import (
+    FreeEnergy,
+    free_energy,
+    free_energy_gradient_field,
+)
 from geomstats_dln.dynamics.initializers import INITIALIZERS, initialize
 from geomstats_dln.dynamics.integrators import Trajectory, gradient_descent, integrate
 from geomstats_dln.dynamics.observables import (
@@ -40,6 +45,7 @@ from geomstats_dln.dynamics.regularizing import (
 )
 
 __all__ = [
+    "FreeEnergy",
     "INITIALIZERS",
     "ParametricModel",
     "adapted_descent",
@@ -55,6 +61,8 @@ __all__ = [
     "balanced_gradient_field",
     "effective_rank",
     "end_to_end_velocity",
+    "free_energy",
+    "free_energy_gradient_field",
     "euclidean_gradient_field",
     "gradient_descent",
     "initialize",
