@@ -27,6 +27,7 @@ from geomstats_dln.report import (
     dynamics_section,
     end_to_end_section,
     fibers_section,
+    thermodynamics_section,
 )
 from geomstats_dln.report._framework import (
     Check,
@@ -61,6 +62,7 @@ SECTIONS: list[Section] = [
     balanced_section.section,
     dynamics_section.section,
     fibers_section.section,
+    thermodynamics_section.section,
 ]
 """The registry: sections run, in this order, by :func:`run_report`."""
 

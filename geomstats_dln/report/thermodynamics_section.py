@@ -1,0 +1,234 @@
+"""Report section: entropy, free energy and stochastic dynamics (MATH §5, §7).
+
+(a) The entropy formula against half the log Gram determinant of the gauge
+    orbit (computed from the orbit's tangent vectors, no a_ij), and the closed
+    forms for d = 2, N = 2 and d = 1.
+(b) Figure: the entropy landscape over the singular-value chamber of d = 2
+    (N = 2, 4, inf).
+(c) Free-energy gradient flows X' = -A(E' - S'/beta) for a few beta: F
+    decreases at the metric rate, and trajectories in the chamber.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from geomstats_dln.balanced import center, gauge_action, orbit_basis, random_gauges
+from geomstats_dln.dynamics import free_energy, free_energy_gradient_field, integrate
+from geomstats_dln.losses import QuadraticLoss
+from geomstats_dln.orbit_entropy import entropy, orthogonal_group_volume
+from geomstats_dln.report._framework import (
+    Check,
+    ReportContext,
+    SectionResult,
+    markdown_table,
+    new_figure,
+    save_figure,
+)
+
+TITLE = "Entropy, free energy and stochastic dynamics"
+FIGURE_LANDSCAPE = "entropy_landscape.png"
+FIGURE_FREE_ENERGY = "free_energy_flows.png"
+TOL_ORBIT = 1e-10
+TOL_CLOSED_FORM = 1e-13
+TOL_RATE = 1e-6  # central differences in time, step 1e-5
+
+
+def _orbit_volume(ctx: ReportContext):
+    ctx.substep("(a) entropy vs the orbit Gram determinant")
+    rng = np.random.default_rng(ctx.seed)
+    rows, checks = [], []
+    dims = (2, 3) if ctx.quick else (2, 3, 4)
+    depths = (2, 3) if ctx.quick else (2, 3, 5)
+    for dim in dims:
+        for depth in depths:
+            matrix = rng.normal(size=(dim, dim)) + 0.5 * np.eye(dim)
+            point = np.asarray(
+                gauge_action(random_gauges(depth, dim), center(matrix, depth))
+            )
+            basis = orbit_basis(point).reshape(-1, point.size)
+            _, log_det = np.linalg.slogdet(basis @ basis.T)
+            direct = (depth - 1) * math.log(
+                orthogonal_group_volume(dim)
+            ) + 0.5 * log_det
+            formula = float(entropy(matrix, depth))
+            error = abs(formula - direct) / max(1.0, abs(direct))
+            check = Check(f"(a) d={dim} N={depth} S vs orbit volume", error, TOL_ORBIT)
+            checks.append(check)
+            rows.append(
+                (dim, depth, f"{formula:.6f}", f"{direct:.6f}", error, check.verdict)
+            )
+    s1, s2 = 2.5, 0.7
+    closed = math.log(4 * math.pi * math.sqrt(2 * (s1 + s2)))
+    value = float(entropy(np.diag([s1, s2]), 2))
+    checks.append(
+        Check("(a) d=2, N=2 closed form", abs(value - closed), TOL_CLOSED_FORM)
+    )
+    scalar = [
+        abs(float(entropy(np.array([[x]]), depth)) - (depth - 1) * math.log(2))
+        for depth, x in ((2, 0.3), (5, 4.0))
+    ]
+    checks.append(Check("(a) d=1: (N-1) log 2", max(scalar), TOL_CLOSED_FORM))
+    text = (
+        "### (a) The entropy is the log-volume of the gauge orbit (MATH §5)\n\n"
+        "S(X) = (N-1) log vol(O(d)) + 1/2 sum_{i<j} log a_ij against the direct "
+        "computation (N-1) log vol(O(d)) + 1/2 log det(B B^T), B the orbit "
+        "tangent vectors w_a over an orthonormal basis of so(d)^{N-1} at a "
+        "balanced point with random gauges (no a_ij used). Tolerance "
+        f"{TOL_ORBIT:g} (relative). Closed forms: d = 2, N = 2, s = ({s1}, {s2}): "
+        f"S = log(4 pi sqrt(2 (s1 + s2))) to {abs(value - closed):.1e}; d = 1: "
+        f"S = (N-1) log 2 to {max(scalar):.1e}.\n\n"
+        + markdown_table(
+            ("d", "N", "S formula", "S orbit", "rel. error", "result"), rows
+        )
+    )
+    return text, checks
+
+
+def _landscape(ctx: ReportContext):
+    ctx.substep("(b) entropy landscape")
+    grid = np.linspace(0.05, 3.0, 60 if ctx.quick else 120)
+    s1, s2 = np.meshgrid(grid, grid, indexing="ij")
+    chamber = s1 >= s2
+    figure = new_figure(figsize=(14, 4.2))
+    axes = figure.subplots(1, 3)
+    for axis, depth in zip(axes, (2, 4, math.inf), strict=True):
+        values = np.full(s1.shape, np.nan)
+        points = np.zeros(s1.shape + (2, 2))
+        points[..., 0, 0], points[..., 1, 1] = s1, s2
+        values[chamber] = entropy(points[chamber], depth)
+        contour = axis.contourf(s1, s2, values, levels=20, cmap="viridis")
+        figure.colorbar(contour, ax=axis)
+        axis.plot(grid, grid, "w--", lw=1)
+        label = "inf (no constant)" if depth == math.inf else str(depth)
+        axis.set(xlabel="s1", ylabel="s2", title=f"S(diag(s1, s2)), N = {label}")
+        axis.set_aspect("equal")
+    save_figure(ctx, figure, FIGURE_LANDSCAPE)
+    text = (
+        "### (b) The entropy landscape (d = 2)\n\n"
+        "S over the chamber s1 >= s2 > 0 (it depends on X only through its "
+        "singular values). S grows away from the origin and is finite and smooth "
+        "on the diagonal s1 = s2 (dashed), where a_12 takes its limit "
+        "N s^{2(N-1)/N}; at N = 2 it is log(4 pi sqrt(2 (s1 + s2))).\n\n"
+        f"![entropy landscape]({FIGURE_LANDSCAPE})"
+    )
+    return text, [], FIGURE_LANDSCAPE
+
+
+def _free_energy(ctx: ReportContext):
+    ctx.substep("(c) free-energy flows")
+    target = np.diag([3.0, 2.0])
+    loss = QuadraticLoss(target)
+    depth = 3
+    betas = (0.5, 2.0, 8.0, math.inf)
+    rng = np.random.default_rng(ctx.seed + 1)
+    rotation = np.array(
+        [[math.cos(1.0), -math.sin(1.0)], [math.sin(1.0), math.cos(1.0)]]
+    )
+    # starts with det X > 0, the component of the minimizer (the flow cannot
+    # change the sign of det X: it would have to cross the rank-one boundary)
+    starts = [
+        np.diag([0.3, 0.2]),
+        rotation @ np.diag([0.5, 2.5]),
+        rng.normal(scale=0.3, size=(2, 2)) + 2 * np.eye(2),
+    ]
+    figure = new_figure(figsize=(11, 4.4))
+    left, right = figure.subplots(1, 2)
+    rows, checks = [], []
+    for index, beta in enumerate(betas):
+        field = free_energy_gradient_field(loss, depth, beta)
+        energy = free_energy(loss, depth, beta)
+        for number, start in enumerate(starts):
+            run = integrate(
+                field, start, 8.0, rtol=1e-10, t_eval=np.linspace(0.0, 8.0, 161)
+            )
+            s = run["singular_values"]
+            label = f"beta = {beta:g}" if number == 0 else None
+            right.plot(s[:, 0], s[:, 1], color=f"C{index}", label=label)
+            right.plot(s[-1, 0], s[-1, 1], "o", color=f"C{index}")
+            if number == 0:
+                left.plot(
+                    run.times,
+                    run["free_energy"] - run["free_energy"][-1] + 1e-12,
+                    color=f"C{index}",
+                    label=label,
+                )
+        # dF/dt = -g(grad F, grad F) = -<F', A(F')> at one point, central
+        # differences in time
+        point = starts[-1]
+        step = 1e-5
+        forward = integrate(field, point, step, n_steps=1).final_state
+        backward = integrate(-field, point, step, n_steps=1).final_state
+        rate = (energy.value(forward) - energy.value(backward)) / (2 * step)
+        gradient = energy.gradient(point)
+        expected = -float(np.sum(gradient * energy.riemannian_gradient(point)))
+        error = abs(rate - expected) / abs(expected)
+        checks.append(Check(f"(c) beta={beta:g} dF/dt = -|grad F|^2", error, TOL_RATE))
+        final = run.final_state
+        rows.append(
+            (
+                f"{beta:g}",
+                f"{float(loss.value(final)):.4f}",
+                f"{float(energy.value(final)):.4f}",
+                ", ".join(f"{x:.3f}" for x in np.linalg.svd(final, compute_uv=False)),
+                error,
+            )
+        )
+    left.set(
+        yscale="log",
+        xlabel="t",
+        ylabel="F(X(t)) - F(X(8))",
+        title=f"free energy along the flow (N = {depth})",
+    )
+    left.legend()
+    right.plot([0, 3.5], [0, 3.5], "k:", lw=0.8)
+    right.plot(3, 2, "k*", ms=12, label="minimizer of E")
+    right.set(xlabel="s1", ylabel="s2", title="singular values along the flows")
+    right.set_aspect("equal")
+    right.legend()
+    save_figure(ctx, figure, FIGURE_FREE_ENERGY)
+    text = (
+        "### (c) Free-energy gradient flows X' = -A_{N,X}(E' - S'/beta) (MATH §5)\n\n"
+        f"E = 1/2 |X - diag(3, 2)|^2, N = {depth}, three starts per beta, DOP853 "
+        "(rtol 1e-10) to t = 8. The entropy pushes the equilibrium away from the "
+        "minimizer of E: both singular values end above (3, 2), more so at high "
+        "temperature (small beta); beta = inf is the plain gradient flow of E. "
+        "Last column: relative deviation of dF/dt (central differences in "
+        f"time) from -g(grad F, grad F) (tolerance {TOL_RATE:g}).\n\n"
+        + markdown_table(
+            (
+                "beta",
+                "E at t = 8",
+                "F at t = 8",
+                "singular values at t = 8",
+                "dF/dt rel. error",
+            ),
+            rows,
+        )
+        + f"\n\n![free-energy flows]({FIGURE_FREE_ENERGY})"
+    )
+    return text, checks, FIGURE_FREE_ENERGY
+
+
+PARTS = [_orbit_volume, _landscape, _free_energy]
+
+
+def section(ctx: ReportContext) -> SectionResult:
+    """Entropy, free energy and stochastic dynamics."""
+    blocks, checks, figures = [], [], []
+    for part in PARTS:
+        out = part(ctx)
+        blocks.append(out[0])
+        checks += out[1]
+        if len(out) > 2:
+            figures.append(out[2])
+    intro = (
+        "The Boltzmann entropy S(X) = log vol(O_X) of the gauge orbit over X, "
+        "the free energy E - S/beta and its gradient flow on (M_d, g^N) "
+        "(MATH.md sections 5 and 7)."
+    )
+    return SectionResult(
+        title=TITLE, body="\n\n".join([intro, *blocks]), figures=figures, checks=checks
+    )
