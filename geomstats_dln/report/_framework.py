@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "Check",
+    "assemble_section",
     "ReportContext",
     "Section",
     "SectionResult",
@@ -241,3 +242,39 @@ def save_figure(ctx: ReportContext, fig: Figure, name: str, dpi: int = 120) -> s
     """
     fig.savefig(ctx.figure_path(name), dpi=dpi, bbox_inches="tight")
     return name
+
+
+Part = Callable[[ReportContext], tuple]
+"""A part of a section: ``part(ctx) -> (markdown, checks[, figure name])``."""
+
+
+def assemble_section(
+    ctx: ReportContext, title: str, intro: str, parts: Sequence[Part]
+) -> SectionResult:
+    """Run ``parts`` in order and join their text, checks and figures.
+
+    Parameters
+    ----------
+    ctx : ReportContext
+        Passed to each part.
+    title : str
+        Section title.
+    intro : str
+        Markdown paragraph before the parts' text.
+    parts : sequence of callables
+        Each returns ``(markdown, checks)`` or ``(markdown, checks, figure)``.
+
+    Returns
+    -------
+    result : SectionResult
+    """
+    blocks, checks, figures = [intro], [], []
+    for part in parts:
+        out = part(ctx)
+        blocks.append(out[0])
+        checks += out[1]
+        if len(out) > 2:
+            figures.append(out[2])
+    return SectionResult(
+        title=title, body="\n\n".join(blocks), figures=figures, checks=checks
+    )

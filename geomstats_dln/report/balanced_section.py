@@ -30,6 +30,7 @@ from geomstats_dln.report._framework import (
     Check,
     ReportContext,
     SectionResult,
+    assemble_section,
     markdown_table,
     new_figure,
     save_figure,
@@ -332,19 +333,15 @@ def _hyperbola(ctx: ReportContext):
 
 def section(ctx: ReportContext) -> SectionResult:
     """Balanced networks and the Riemannian submersion onto ``(M_d, g^N)``."""
-    blocks, checks, figures = [], [], []
-    for part in (_conservation, _submersion, _tangent_space, _geodesics, _hyperbola):
-        out = part(ctx)
-        blocks.append(out[0])
-        checks += out[1]
-        if len(out) > 2:
-            figures.append(out[2])
     intro = (
         "Parameters W = (W_N, ..., W_1), end-to-end map phi(W) = W_N ... W_1, "
         "moments G_k = W_k W_k^T - W_{k+1}^T W_{k+1} (MATH.md sections 1, 2, 4). "
         "Each check compares with an independent computation or a theorem's "
         "prediction."
     )
-    return SectionResult(
-        title=TITLE, body="\n\n".join([intro, *blocks]), figures=figures, checks=checks
+    return assemble_section(
+        ctx,
+        TITLE,
+        intro,
+        (_conservation, _submersion, _tangent_space, _geodesics, _hyperbola),
     )

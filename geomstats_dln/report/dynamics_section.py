@@ -39,6 +39,7 @@ from geomstats_dln.report._framework import (
     Check,
     ReportContext,
     SectionResult,
+    assemble_section,
     markdown_table,
     new_figure,
     save_figure,
@@ -495,18 +496,9 @@ PARTS = [
 
 def section(ctx: ReportContext) -> SectionResult:
     """Training dynamics on DLN geometry."""
-    blocks, checks, figures = [], [], []
-    for part in PARTS:
-        out = part(ctx)
-        blocks.append(out[0])
-        checks += out[1]
-        if len(out) > 2:
-            figures.append(out[2])
     intro = (
         "Vector fields of geomstats_dln.dynamics integrated by its generic "
         "integrators (MATH.md sections 1-3, 8, 9). Every number is checked "
         "against a theorem's prediction or a closed form."
     )
-    return SectionResult(
-        title=TITLE, body="\n\n".join([intro, *blocks]), figures=figures, checks=checks
-    )
+    return assemble_section(ctx, TITLE, intro, PARTS)

@@ -39,6 +39,7 @@ from geomstats_dln.report._framework import (
     Check,
     ReportContext,
     SectionResult,
+    assemble_section,
     markdown_table,
     new_figure,
     save_figure,
@@ -948,13 +949,6 @@ PARTS = [_l2_flow, _kirwan_ness, _kempf_ness, _regularized_training, _hyperbolas
 
 def section(ctx: ReportContext) -> SectionResult:
     """Fibers of the end-to-end map, Kempf-Ness, regularizing flows (MATH §6)."""
-    blocks, checks, figures = [], [], []
-    for part in PARTS:
-        out = part(ctx)
-        blocks.append(out[0])
-        checks += out[1]
-        if len(out) > 2:
-            figures.append(out[2])
     intro = (
         "Flows on the fibers F_X = phi^{-1}(X) of the end-to-end map and the "
         "Kempf-Ness minimum of |W|^2 on them (MATH.md section 6, balancedness "
@@ -967,6 +961,4 @@ def section(ctx: ReportContext) -> SectionResult:
         "fiber flows stiff and relative checks on tiny singular values "
         "ill-conditioned)."
     )
-    return SectionResult(
-        title=TITLE, body="\n\n".join([intro, *blocks]), figures=figures, checks=checks
-    )
+    return assemble_section(ctx, TITLE, intro, PARTS)

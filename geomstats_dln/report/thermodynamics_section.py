@@ -23,6 +23,7 @@ from geomstats_dln.report._framework import (
     Check,
     ReportContext,
     SectionResult,
+    assemble_section,
     markdown_table,
     new_figure,
     save_figure,
@@ -217,18 +218,9 @@ PARTS = [_orbit_volume, _landscape, _free_energy]
 
 def section(ctx: ReportContext) -> SectionResult:
     """Entropy, free energy and stochastic dynamics."""
-    blocks, checks, figures = [], [], []
-    for part in PARTS:
-        out = part(ctx)
-        blocks.append(out[0])
-        checks += out[1]
-        if len(out) > 2:
-            figures.append(out[2])
     intro = (
         "The Boltzmann entropy S(X) = log vol(O_X) of the gauge orbit over X, "
         "the free energy E - S/beta and its gradient flow on (M_d, g^N) "
         "(MATH.md sections 5 and 7)."
     )
-    return SectionResult(
-        title=TITLE, body="\n\n".join([intro, *blocks]), figures=figures, checks=checks
-    )
+    return assemble_section(ctx, TITLE, intro, PARTS)
