@@ -9,3 +9,8 @@ import geomstats.backend as gs
 def _fixed_seed() -> None:
     """Seed the numpy/geomstats global random generator before each test."""
     gs.random.seed(0)
+
+
+def pytest_configure(config) -> None:
+    # full-size statistical tests run only with GEOMSTATS_DLN_SLOW=1
+    config.addinivalue_line("markers", "slow: long statistical test (opt-in)")

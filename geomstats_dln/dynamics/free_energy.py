@@ -39,13 +39,16 @@ __all__ = [
 
 
 def _check_beta(beta) -> float:
+    """``beta > 0`` or ``math.inf`` as a float (TypeError for bool or non-numbers)."""
+    if isinstance(beta, bool):
+        raise TypeError(f"beta must be a positive number or math.inf, got {beta!r}")
     try:
         value = float(beta)
     except (TypeError, ValueError):
         raise TypeError(
             f"beta must be a positive number or math.inf, got {beta!r}"
         ) from None
-    if isinstance(beta, bool) or not value > 0.0:
+    if not value > 0.0:
         raise ValueError(f"beta must be a positive number or math.inf, got {beta!r}")
     return value
 
