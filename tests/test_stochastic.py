@@ -55,6 +55,9 @@ from geomstats_dln.dynamics.stochastic import (
     simulate_rle,
     sphere_brownian_motion,
 )
+from geomstats_dln.dynamics.stochastic import (
+    gibbs_singular_values as library_gibbs_singular_values,
+)
 from geomstats_dln.losses import QuadraticLoss
 from geomstats_dln.orbit_entropy import entropy_gradient
 from geomstats_dln.parameters import end_to_end, moments
@@ -591,6 +594,15 @@ def gibbs_singular_values(
     log_weight = log_weight + np.log(t_weights)[None, :]
     weight = np.exp(log_weight - log_weight.max())
     return s1.ravel(), sigma2.ravel(), (weight / weight.sum()).ravel()
+
+
+def test_library_gibbs_law_matches_the_independent_quadrature():
+    # the library's version (a_ij from _spectral) against the one above
+    for depth, beta in ((1, 4.0), (3, 4.0), (5, 1.0)):
+        expected = gibbs_singular_values((3.0, 2.0), depth, beta, n_s=400, n_t=40)
+        result = library_gibbs_singular_values((3.0, 2.0), depth, beta, 400, 40)
+        for a, b in zip(result, expected, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-15)
 
 
 def _weighted_cdf(values, weights):
