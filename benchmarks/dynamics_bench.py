@@ -7,6 +7,9 @@
 6. 100 gradient-descent steps at d = 256, N = 4. Target: under 2 s.
 7. One L2 regularizing-flow velocity at d = 32, N = 8 (target under 50 ms), and
    against the dense solve of ``H(b) = G`` at d = 12, N = 6 (target >= 20x).
+8. One Brownian step on (M_3, g^3) against geomstats' ``BrownianMotion`` step on
+   the generic flat-coordinate metric (target >= 100x), and 10,000 paths of
+   d = 4 advanced one step (target under 0.1 s).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 from geomstats_dln import center, end_to_end
 from geomstats_dln.dynamics import (
+    brownian_step,
     euclidean_gradient_field,
     gradient_descent,
     initialize,
@@ -253,4 +257,63 @@ def bench_fibers(table, notes, quick):
         f"{'PASS' if passed else 'FAIL'}  7. L2 regularizing velocity: "
         f"{large_time * 1e3:.1f} ms at d = 32, N = 8 (< 50 ms); {ratio:.0f}x the "
         "dense solve at d = 12, N = 6 (>= 20x)"
+    )
+
+
+def bench_brownian(table, notes, quick):
+    """Item 8: Brownian steps (MATH §7)."""
+    from generic_metric import generic_space
+
+    import geomstats.backend as gs
+    from geomstats.distributions.brownian_motion import BrownianMotion
+
+    repeats = 3 if quick else 7
+    rng = np.random.default_rng(4)
+    point = np.eye(3) + 0.3 * rng.normal(size=(3, 3)) / np.sqrt(3)
+    step = 1e-3
+    motion = BrownianMotion(generic_space(3, depth=3))
+    flat = gs.array(point.reshape(-1))
+    generic_time, _ = _median_time(lambda: motion._step(step, flat), repeats)
+    # geomstats' process is beta = 2 (generator Delta_g / 2)
+    calls = 200
+    library_time, _ = _median_time(
+        lambda: [brownian_step(point, 3, 2.0, step, rng) for _ in range(calls)],
+        repeats,
+    )
+    library_time /= calls
+    ratio = generic_time / library_time
+    batch = np.eye(4) + 0.3 * rng.normal(size=(10_000, 4, 4)) / 2.0
+    batch_time, moved = _median_time(
+        lambda: brownian_step(batch, 4, 1.0, step, rng), repeats
+    )
+    table.add(
+        "8",
+        "Brownian step (M_3, g^3)",
+        "closed-form drift, A^{1/2} noise",
+        f"{library_time * 1e6:.0f} us",
+        "",
+        f"geomstats BrownianMotion, autodiff Christoffels: {generic_time * 1e3:.1f} ms",
+        f"{ratio:.0f}x",
+    )
+    table.add(
+        "8",
+        "Brownian step, 10,000 paths d=4",
+        "batched",
+        f"{batch_time * 1e3:.1f} ms",
+        "finite" if np.all(np.isfinite(moved)) else "NON-FINITE",
+        "",
+        "",
+    )
+    notes.append(
+        "8. Brownian motion: one Euler-Maruyama step of the library "
+        "(drift (N-1) X (X^T X)^{-1/N} / beta, noise sqrt(2/beta) A^{1/2}(dB), one "
+        "SVD) at beta = 2, against geomstats' BrownianMotion._step on the generic "
+        "flat-coordinate metric of item 1 (drift -1/2 g^{ij} Gamma^k_ij from "
+        "autodiff Christoffels; geomstats' process is beta = 2)."
+    )
+    passed = ratio >= 100 and batch_time < 0.1
+    return (
+        f"{'PASS' if passed else 'FAIL'}  8. Brownian step {ratio:.0f}x geomstats' "
+        f"BrownianMotion on the generic metric (>= 100x); 10,000 paths of d = 4 in "
+        f"{batch_time * 1e3:.1f} ms (< 0.1 s)"
     )

@@ -19,6 +19,8 @@ requirement and writes the same to ``benchmarks/results.md``. See
    upstairs integration at equal accuracy (>= 5x at N = 64), 100 gradient-descent
    steps at ``d = 256, N = 4`` (< 2 s), the L2 regularizing-flow velocity
    (< 50 ms at ``d = 32, N = 8``; >= 20x the dense solve at ``d = 12, N = 6``).
+8. Brownian steps: >= 100x geomstats' ``BrownianMotion`` on the generic metric;
+   10,000 paths of ``d = 4`` in under 0.1 s.
 """
 
 from __future__ import annotations
@@ -802,6 +804,7 @@ def main(argv=None):
     verdicts.append(
         dynamics_bench.bench_up_down(table, notes, args.quick, RESULTS.parent)
     )
+    verdicts.append(dynamics_bench.bench_brownian(table, notes, args.quick))
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else ()
 
