@@ -115,8 +115,9 @@ def _landscape(ctx: ReportContext):
         figure.colorbar(contour, ax=axis)
         axis.plot(grid, grid, "w--", lw=1)
         label = "inf (no constant)" if depth == math.inf else str(depth)
-        axis.set(xlabel="s1", ylabel="s2", title=f"S(diag(s1, s2)), N = {label}")
+        axis.set(xlabel="s1", ylabel="s2", title=f"N = {label}")
         axis.set_aspect("equal")
+    figure.suptitle("entropy S(diag(s1, s2)) over the chamber s1 >= s2 > 0")
     save_figure(ctx, figure, FIGURE_LANDSCAPE)
     text = (
         "### (b) The entropy landscape (d = 2)\n\n"
