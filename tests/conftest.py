@@ -12,5 +12,5 @@ def _fixed_seed() -> None:
 
 
 def pytest_configure(config) -> None:
-    # full-size statistical tests run only with GEOMSTATS_DLN_SLOW=1
-    config.addinivalue_line("markers", "slow: long statistical test (opt-in)")
+    # full-size statistical tests (skipped with GEOMSTATS_DLN_FAST=1)
+    config.addinivalue_line("markers", "slow: long statistical test")
