@@ -614,6 +614,9 @@ def fiber_projection(
     """
     parameters, depth, dim = _as_parameters(parameters)
     vector = _check_layers(vector, depth, dim, "vector")
+    for name, array in (("parameters", parameters), ("vector", vector)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} has non-finite entries (NaN or inf)")
     method, solver = _check_projection_options(method, solver, dim)
     batch = np.broadcast_shapes(vector.shape[:-3], parameters.shape[:-3])
     if depth == 1:  # the fiber is the point itself

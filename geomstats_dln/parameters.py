@@ -34,7 +34,7 @@ __all__ = [
 
 def _check_parameters(parameters, name="parameters"):
     shape = tuple(parameters.shape)
-    if len(shape) < 3 or shape[-1] != shape[-2]:
+    if len(shape) < 3 or shape[-1] != shape[-2] or shape[-3] < 1:
         raise ValueError(
             f"{name} must have shape [..., depth, dim, dim] (W[k-1] = W_k), got {shape}"
         )

@@ -357,3 +357,29 @@ def test_deeper_networks_complete_to_lower_effective_rank():
         ranks.append(float(effective_rank(trajectory.final_state)))
     assert ranks[0] > ranks[1] > ranks[2]
     assert ranks[2] < 3.0
+
+
+def test_adaptive_integration_stops_on_non_finite_fields_and_bad_options():
+    # scipy's step control would otherwise shrink the step forever
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        integrate(VectorField(lambda y: y * np.nan), np.ones(2), 1.0)
+    with pytest.raises(ValueError, match="atol"):
+        integrate(VectorField(lambda y: -y), np.ones(2), 1.0, atol=float("nan"))
+    with pytest.raises(ValueError, match="t_eval"):
+        integrate(VectorField(lambda y: -y), np.ones(2), 1.0, t_eval=[])
+
+
+def test_balanced_initializers_at_large_depth_have_layers_of_the_given_scale():
+    # X_0 = scale^N G underflows (0.01^200) or overflows (10^400) as a number,
+    # but the layers (singular values ~ scale * s(G)^{1/N}) are fine
+    for scale, depth in ((0.01, 200), (10.0, 400)):
+        parameters = initialize("balanced", 3, depth, scale=scale, seed=0)
+        layer = np.linalg.svd(parameters[1], compute_uv=False)
+        assert np.all(np.isfinite(parameters))
+        assert np.all(np.abs(np.log(layer / scale)) < 0.1)
+        assert np.max(np.abs(moments(parameters[:3]))) < 1e-12 * scale**2
+
+
+def test_zero_layers_are_rejected():
+    with pytest.raises(ValueError, match="depth"):
+        end_to_end(np.ones((0, 2, 2)))

@@ -676,3 +676,14 @@ def test_bad_input_raises_value_errors_naming_the_problem():
         regularized_training_field(QuadraticLoss(np.eye(3)), -1.0)
     with pytest.raises(ValueError, match="tol"):
         solve_fiber_operator(np.zeros((3, 3, 3)), layers, tol=0.0)
+
+
+def test_fiber_projection_rejects_non_finite_input():
+    parameters = center(np.diag([2.0, 1.0, 0.5]), 4)
+    vector = np.ones_like(parameters)
+    vector[0, 0, 0] = np.nan
+    for method in ("normal", "operator"):
+        with pytest.raises(ValueError, match="vector has non-finite"):
+            fiber_projection(vector, parameters, method=method)
+    with pytest.raises(ValueError, match="parameters has non-finite"):
+        fiber_projection(np.ones_like(parameters), np.full((4, 3, 3), np.nan))

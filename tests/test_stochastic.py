@@ -696,3 +696,8 @@ def test_dyson_brownian_motion_normalization(field, repulsion, wrong, n_paths, n
         assert stats.ks_2samp(matrices[:, i], right[:, i]).pvalue > 0.01
     assert stats.ks_2samp(matrices[:, 0], wrong_law[:, 0]).pvalue < 1e-4
     assert np.all(np.diff(matrices, axis=-1) >= 0)
+
+
+def test_brownian_drift_rejects_rank_deficient_points():
+    with pytest.raises(ValueError, match="full rank"):
+        brownian_drift(np.zeros((3, 3)), 2)

@@ -80,10 +80,10 @@ def initialize(
         return scale * _orthogonal(rng, dim, batch + (depth,))
     if kind == "identity":
         return np.broadcast_to(scale * np.eye(dim), batch + (depth, dim, dim)).copy()
-    matrix = scale**depth * rng.normal(
-        scale=1.0 / np.sqrt(dim), size=batch + (dim, dim)
-    )
-    parameters = np.asarray(center(matrix, depth))
+    matrix = rng.normal(scale=1.0 / np.sqrt(dim), size=batch + (dim, dim))
+    # lift G, then scale every layer: X_0 = scale^N G without forming scale^N,
+    # which under- or overflows at large depth
+    parameters = scale * np.asarray(center(matrix, depth))
     if kind == "balanced_random_gauge" and depth > 1:
         gauges = _orthogonal(rng, dim, batch + (depth - 1,))
         parameters = np.asarray(gauge_action(gauges, parameters))

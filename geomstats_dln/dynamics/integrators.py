@@ -260,6 +260,12 @@ def _integrate_adaptive(
     rtol = DEFAULT_RTOL if rtol is None else float(rtol)
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must lie in (0, 1), got {rtol}")
+    if atol is not None and not (np.isfinite(atol) and atol > 0):
+        raise ValueError(f"atol must be positive and finite, got {atol}")
+    if t_eval is not None:
+        t_eval = np.asarray(t_eval, dtype=float)
+        if t_eval.ndim != 1 or t_eval.size == 0 or not np.all(np.isfinite(t_eval)):
+            raise ValueError("t_eval must be a non-empty 1-D array of finite times")
     if atol is None:
         # scale-aware default: a fixed absolute floor would be meaningless for
         # both tiny (small initialization) and large states
@@ -273,7 +279,13 @@ def _integrate_adaptive(
         evaluations += 1
         if progress and time > bar.n:
             bar.update(time - bar.n)
-        return field(flat_state.reshape(shape)).ravel()
+        velocity = field(flat_state.reshape(shape)).ravel()
+        if not np.all(np.isfinite(velocity)):
+            # scipy's step control would shrink the step forever on NaN
+            raise FloatingPointError(
+                f"{method}: the vector field returned non-finite values at t = {time:g}"
+            )
+        return velocity
 
     try:
         solution = solve_ivp(
@@ -283,7 +295,7 @@ def _integrate_adaptive(
             method=method,
             rtol=rtol,
             atol=atol,
-            t_eval=None if t_eval is None else np.asarray(t_eval, dtype=float),
+            t_eval=t_eval,
         )
     finally:
         bar.close()

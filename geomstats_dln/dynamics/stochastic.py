@@ -105,6 +105,7 @@ from geomstats_dln._spectral import (
     apply_operator,
     check_depth,
     check_finite_matrix,
+    check_full_rank,
     dln_coefficients,
     operator_derivative,
     svd_frame,
@@ -320,6 +321,7 @@ def brownian_drift(point, depth: int | float, beta: float = 1.0):
     if depth == 1 or not math.isfinite(beta):
         return np.zeros(point.shape)
     left, s, right_t = np.linalg.svd(point, full_matrices=False)
+    check_full_rank(point, s)  # (X^T X)^{-1/N} needs full rank
     return (left * (_brownian_weights(s, depth) / beta)[..., None, :]) @ right_t
 
 
