@@ -680,7 +680,8 @@ class Fiber(Manifold):
     end_to_end_matrix : array-like, shape=[d, d]
         ``X``, full rank.
     depth : int
-        ``N >= 1``.
+        ``N >= 2`` (at ``N = 1`` the fiber is a single point, of dimension 0,
+        which geomstats' manifolds do not allow).
 
     Raises
     ------
@@ -699,9 +700,12 @@ class Fiber(Manifold):
         if (
             isinstance(depth, bool)
             or not isinstance(depth, (int, np.integer))
-            or depth < 1
+            or depth < 2
         ):
-            raise ValueError(f"depth must be a positive integer, got {depth!r}")
+            raise ValueError(
+                f"a fiber needs an integer depth >= 2 (at depth 1 it is a point), "
+                f"got {depth!r}"
+            )
         check_full_rank(matrix)
         self.end_to_end_matrix = matrix
         self.ambient = DLNParameterSpace(matrix.shape[0], int(depth), equip=False)

@@ -664,7 +664,7 @@ def test_bad_input_raises_value_errors_naming_the_problem():
         Fiber(np.diag([1.0, 1.0, 0.0]), 3)
     with pytest.raises(ValueError, match="square matrix"):
         Fiber(np.ones((2, 3)), 3)
-    with pytest.raises(ValueError, match="depth must be a positive integer"):
+    with pytest.raises(ValueError, match="depth >= 2"):
         Fiber(np.eye(2), 0)
     with pytest.raises(ValueError, match="Schatten exponent"):
         SchattenRegularizer(0.5)
@@ -687,3 +687,8 @@ def test_fiber_projection_rejects_non_finite_input():
             fiber_projection(vector, parameters, method=method)
     with pytest.raises(ValueError, match="parameters has non-finite"):
         fiber_projection(np.ones_like(parameters), np.full((4, 3, 3), np.nan))
+
+
+def test_fiber_needs_depth_two():
+    with pytest.raises(ValueError, match="depth >= 2"):
+        Fiber(np.eye(2), 1)

@@ -701,3 +701,11 @@ def test_dyson_brownian_motion_normalization(field, repulsion, wrong, n_paths, n
 def test_brownian_drift_rejects_rank_deficient_points():
     with pytest.raises(ValueError, match="full rank"):
         brownian_drift(np.zeros((3, 3)), 2)
+
+
+def test_downstairs_rle_reports_a_too_large_time_step():
+    with (
+        pytest.raises(FloatingPointError, match="time step"),
+        np.errstate(all="ignore"),
+    ):
+        simulate_rle(QuadraticLoss(np.eye(3)), 10 * np.eye(3), 3, 1.0, 100.0, 10)

@@ -542,6 +542,11 @@ def _downstairs_drift(loss, frame, point, depth, beta, gauge_noise, observable_n
 
 def _downstairs_step(loss, point, depth, beta, dt, rng, gauge, observable, scheme):
     """Euler-Maruyama (or Heun on the drift) step of the downstairs RLE."""
+    if not np.all(np.isfinite(point)):
+        raise FloatingPointError(
+            "the downstairs RLE produced non-finite matrices; the time step is "
+            "probably too large"
+        )
     frame = _Frame(point, depth)
     rotated = dt * _downstairs_drift(loss, frame, point, depth, beta, gauge, observable)
     scale = _noise_scale(beta, dt, observable)
