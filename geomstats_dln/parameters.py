@@ -21,6 +21,8 @@ import geomstats.backend as gs
 from geomstats.geometry.base import VectorSpace
 from geomstats.geometry.euclidean import EuclideanMetric
 
+from geomstats_dln._spectral import _XP
+
 __all__ = [
     "DLNParameterSpace",
     "FrobeniusMetric",
@@ -150,7 +152,9 @@ def moments(parameters):
     _check_parameters(parameters)
     lower = parameters[..., :-1, :, :]
     upper = parameters[..., 1:, :, :]
-    return lower @ gs.moveaxis(lower, -1, -2) - gs.moveaxis(upper, -1, -2) @ upper
+    # swapaxes of the backend's numpy: gs.moveaxis normalizes its axes on every
+    # call, and this runs in every balance check and retraction step
+    return lower @ _XP.swapaxes(lower, -1, -2) - _XP.swapaxes(upper, -1, -2) @ upper
 
 
 def lifted_gradient(euclidean_gradient, parameters):

@@ -590,8 +590,7 @@ def _normal_retraction(point, base_point, tol=1e-11, max_iter=30):
     bound = tol * np.sum(base_point**2, axis=(-3, -2, -1))[..., None]
     current = point
     for _ in range(max_iter):
-        lower, upper = current[..., :-1, :, :], current[..., 1:, :, :]
-        gram = lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
+        gram = np.asarray(moments(current))
         residual = gram[..., rows, cols].reshape(gram.shape[:-3] + (-1,))
         if np.all(np.abs(residual) <= bound):
             return current
