@@ -518,15 +518,14 @@ def rle_drift(
     observable_noise = _check_strength(observable_noise, "observable_noise")
     point = _as_matrix(point)
     _square(point, "the RLE")
-    frame = _Frame(point, depth)
-    rotated = frame.diagonal(
-        _noise_weights(frame.s, depth, beta, gauge_noise, observable_noise)
-    )
     if loss is not None:
         _check_loss(loss)
-        gradient = frame.rotate(np.asarray(loss.gradient(point), dtype=float))
-        rotated = rotated - frame.coefficients * gradient
-    return frame.unrotate(rotated)
+    frame = _Frame(point, depth)
+    return frame.unrotate(
+        _downstairs_drift(
+            loss, frame, point, depth, beta, gauge_noise, observable_noise
+        )
+    )
 
 
 def _downstairs_drift(loss, frame, point, depth, beta, gauge_noise, observable_noise):
