@@ -734,6 +734,22 @@ def _regularized_training(ctx: ReportContext):
     return text, checks, FIGURE_TRAINING
 
 
+def _plot_d1_run(
+    plane, decay, run, start, gram_norms, color, first, label, decay_label
+):
+    """One d = 1, N = 2 run: its path in the (w1, w2) plane (dots every 5
+    records, a square at the start) and |G(t)| on the decay panel."""
+    w = run.states[:, :, 0, 0]
+    plane.plot(
+        w[:, 0], w[:, 1], color=color, lw=2.5, zorder=2, label=label if first else None
+    )
+    plane.plot(w[::5, 0], w[::5, 1], "o", color=color, ms=4, zorder=3)
+    plane.plot(*start, "s", color=color, ms=7, zorder=3)
+    decay.semilogy(
+        run.times, gram_norms, color=color, lw=2, label=decay_label if first else None
+    )
+
+
 def _hyperbolas(ctx: ReportContext):
     ctx.substep("(e) d = 1 hyperbolas")
     figure = new_figure(figsize=(12, 5.6))
@@ -766,23 +782,16 @@ def _hyperbolas(ctx: ReportContext):
         )
         deviation, gram_norms = _law_deviation(run, 2.0, floor=1e-4)
         l2_dev = max(l2_dev, deviation, _drift(run, _product(layers)))
-        w = run.states[:, :, 0, 0]
-        plane.plot(
-            w[:, 0],
-            w[:, 1],
-            color="C0",
-            lw=2.5,
-            zorder=2,
-            label="L2 regularizing flow" if index == 0 else None,
-        )
-        plane.plot(w[::5, 0], w[::5, 1], "o", color="C0", ms=4, zorder=3)
-        plane.plot(*start, "s", color="C0", ms=7, zorder=3)
-        decay.semilogy(
-            times,
+        _plot_d1_run(
+            plane,
+            decay,
+            run,
+            start,
             gram_norms,
-            color="C0",
-            lw=2,
-            label="L2 flow, |G| = |w1^2 - w2^2|" if index == 0 else None,
+            "C0",
+            index == 0,
+            "L2 regularizing flow",
+            "L2 flow, |G| = |w1^2 - w2^2|",
         )
     for index, start in enumerate(kn_starts):
         layers = np.array(start).reshape(2, 1, 1)
@@ -795,23 +804,16 @@ def _hyperbolas(ctx: ReportContext):
                 _layer_spectrum_error(run.final_state, _product(layers)),
             )
         )
-        w = run.states[:, :, 0, 0]
-        plane.plot(
-            w[:, 0],
-            w[:, 1],
-            color="C1",
-            lw=2.5,
-            zorder=2,
-            label="Kirwan-Ness flow" if index == 0 else None,
-        )
-        plane.plot(w[::5, 0], w[::5, 1], "o", color="C1", ms=4, zorder=3)
-        plane.plot(*start, "s", color="C1", ms=7, zorder=3)
-        decay.semilogy(
-            times,
+        _plot_d1_run(
+            plane,
+            decay,
+            run,
+            start,
             gram_norms,
-            color="C1",
-            lw=2,
-            label="Kirwan-Ness flow" if index == 0 else None,
+            "C1",
+            index == 0,
+            "Kirwan-Ness flow",
+            "Kirwan-Ness flow",
         )
     kn_error = max(row[2] for row in kn_rows)
     # regularized training: leaves the fiber; the limit is balanced with
