@@ -39,6 +39,7 @@ from geomstats_dln._spectral import (
     square_operator_and_hamiltonian_gradient,
     svd_frame,
 )
+from geomstats_dln.connection import DLNConnectionMixin
 
 __all__ = ["EndToEndMatrices", "DLNMetric", "GeodesicError"]
 
@@ -154,7 +155,7 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         return gs.random.normal(size=batch + (self.n, self.m))
 
 
-class DLNMetric(RiemannianMetric):
+class DLNMetric(DLNConnectionMixin, RiemannianMetric):
     r"""The DLN metric ``g^N`` on full-rank matrices (MATH §3).
 
     .. math::
@@ -321,19 +322,6 @@ class DLNMetric(RiemannianMetric):
         metric : array-like, shape=[..., n*m, n*m]
         """
         return self._operator_matrix(base_point, -1.0)
-
-    def christoffels(self, base_point=None):
-        """Not provided: points are matrices, and geodesics use the closed form.
-
-        Use :meth:`geodesic_equation` (``X'' = -Gamma(X', X')`` in matrix form),
-        or geomstats' generic ``christoffels`` on a metric defined in flat
-        coordinates from :meth:`metric_matrix`.
-        """
-        raise NotImplementedError(
-            "DLNMetric does not form Christoffel symbols (points are matrices); "
-            "use geodesic_equation, or a flat-coordinate metric built on "
-            "metric_matrix"
-        )
 
     # ----------------------------------------------------------------- geodesics
     def geodesic_equation(self, state: ArrayLike) -> ArrayLike:
