@@ -30,11 +30,25 @@ from geomstats_dln._spectral import (
     check_full_rank,
     svd_frame,
 )
+from geomstats_dln._validation import (
+    as_finite_array,
+    as_float_array,
+    as_parameters,
+    as_positive_float,
+    as_size,
+    balance_defect,
+    broadcast_batch,
+    check_balanced,
+    check_finite,
+    check_orthogonal,
+    check_parameters,
+    gauge_vector,
+    symmetric_basis,
+)
 from geomstats_dln.end_to_end import EndToEndMatrices
 from geomstats_dln.parameters import (
     DLNParameterSpace,
     FrobeniusMetric,
-    _check_parameters,
     differential,
     end_to_end,
     lifted_gradient,
@@ -60,8 +74,23 @@ __all__ = [
 ]
 
 
-def _check_vector(tangent_vec, parameters, name="tangent_vec"):
-    """``tangent_vec`` must have the layer shape ``[..., N, d, d]`` of the point."""
+# the private names other modules used to import from here
+_balance_defect, _check_balanced = balance_defect, check_balanced
+_gauge_vector, _symmetric_basis = gauge_vector, symmetric_basis
+
+
+# Dense RATTLE / shooting solve systems in the (N-1) d (d+1) / 2 balance
+# constraints at every step; beyond these sizes they would run for minutes.
+MAX_RATTLE_CONSTRAINTS = 300
+MAX_SHOOTING_UNKNOWNS = 20
+
+
+def _check_vector(tangent_vec, parameters, name="tangent_vec", finite=True):
+    """``tangent_vec`` must have the layer shape ``[..., N, d, d]`` of the point
+    (and finite entries: it goes into SVDs and linear solves)."""
+    tangent_vec = as_float_array(tangent_vec, name)
+    if finite:
+        check_finite(tangent_vec, name)
     expected = tuple(np.shape(parameters)[-3:])
     if tuple(np.shape(tangent_vec)[-3:]) != expected or np.ndim(tangent_vec) < 3:
         raise ValueError(
@@ -99,12 +128,21 @@ def gauge_action(gauges, parameters):
     -------
     acted : array-like, shape=[..., N, d, d]
     """
-    depth, dim = _check_parameters(parameters)
-    if tuple(gauges.shape[-3:]) != (depth - 1, dim, dim):
+    parameters = as_float_array(parameters, "parameters", "gauge_action")
+    gauges = as_float_array(gauges, "gauges", "gauge_action")
+    depth, dim = check_parameters(parameters)
+    if np.ndim(gauges) < 3 or tuple(gauges.shape[-3:]) != (depth - 1, dim, dim):
         raise ValueError(
             f"gauges must have shape [..., {depth - 1}, {dim}, {dim}], "
-            f"got {tuple(gauges.shape)}"
+            f"got {tuple(np.shape(gauges))}"
         )
+    # a non-orthogonal "gauge" changes X = phi(W) without a word
+    check_orthogonal(gauges, "gauges", "gauge_action")
+    broadcast_batch(
+        (gauges.shape[:-3], parameters.shape[:-3]),
+        ("gauges", "parameters"),
+        "gauge_action",
+    )
     batch = gauges.shape[:-3]
     eye = gs.broadcast_to(gs.eye(dim), batch + (1, dim, dim))
     left = gs.concatenate([gauges, eye], axis=-3)  # Q_k for k = 1..N
@@ -128,8 +166,10 @@ def center(end_to_end_matrix, depth: int):
     -------
     parameters : array-like, shape=[..., N, d, d]
     """
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+    depth = as_size(depth, "depth", "center")
+    end_to_end_matrix = as_finite_array(
+        end_to_end_matrix, "end_to_end_matrix", "center", min_ndim=2
+    )  # before the SVD: LAPACK loops forever on inf
     if end_to_end_matrix.shape[-1] != end_to_end_matrix.shape[-2]:
         raise ValueError(
             "balanced networks of equal widths have square end-to-end matrices, "
@@ -157,8 +197,9 @@ def moment_differential(tangent_vec, parameters):
     -------
     differential : array-like, shape=[..., N-1, d, d]
     """
-    _check_parameters(parameters)
-    _check_vector(tangent_vec, parameters)
+    parameters = as_float_array(parameters, "parameters", "moment_differential")
+    check_parameters(parameters)
+    tangent_vec = _check_vector(tangent_vec, parameters, finite=False)
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
     v_lower, v_upper = tangent_vec[..., :-1, :, :], tangent_vec[..., 1:, :, :]
     term = gs.matmul(v_lower, _transpose(lower)) - gs.matmul(_transpose(v_upper), upper)
@@ -184,32 +225,12 @@ def horizontal_lift(tangent_vec, parameters):
     -------
     lift : array-like, shape=[..., N, d, d]
     """
-    depth, _ = _check_parameters(parameters)
-    _check_balanced(parameters)
+    parameters = as_parameters(parameters, function="horizontal_lift")
+    tangent_vec = as_finite_array(tangent_vec, "tangent_vec", "horizontal_lift", 2)
+    depth, _ = check_parameters(parameters)
+    check_balanced(parameters)
     frame = svd_frame(end_to_end(parameters), depth)
     return lifted_gradient(apply_operator(frame, tangent_vec, -1.0), parameters)
-
-
-def _balance_defect(parameters):
-    """``(|G(W)|, |W|^2)`` per point (Frobenius norms)."""
-    parameters = np.asarray(parameters, dtype=float)
-    gram = np.asarray(moments(parameters))
-    if parameters.ndim == 3:  # one point: dot products avoid reductions' overhead
-        return np.sqrt(np.vdot(gram, gram)), np.vdot(parameters, parameters)
-    return (
-        np.sqrt(np.sum(gram**2, axis=(-3, -2, -1))),
-        np.sum(parameters**2, axis=(-3, -2, -1)),
-    )
-
-
-def _check_balanced(parameters, rtol: float = 1e-8):
-    """Raise ``ValueError`` stating ``|G|`` unless ``|G| <= rtol |W|^2``."""
-    defect, size = _balance_defect(parameters)
-    if np.any(defect > rtol * size):
-        raise ValueError(
-            f"parameters are not balanced: |G| = {float(np.max(defect)):.3e} "
-            f"> {rtol:g} |W|^2 = {float(np.max(rtol * size)):.3e}"
-        )
 
 
 def orbit_basis(parameters):
@@ -222,8 +243,8 @@ def orbit_basis(parameters):
         Not orthonormal: its Gram matrix is the pullback metric of survey
         Lemma 2, with ``det = prod_{i<j} a_ij`` (tested).
     """
-    parameters = np.asarray(parameters, dtype=float)
-    depth, dim = _check_parameters(parameters)
+    parameters = np.asarray(as_parameters(parameters, function="orbit_basis"))
+    depth, dim = check_parameters(parameters)
     _check_single(parameters, "orbit_basis")
     rows, cols = np.triu_indices(dim, 1)
     algebra = np.zeros((depth - 1, len(rows), depth - 1, dim, dim))
@@ -231,7 +252,7 @@ def orbit_basis(parameters):
         algebra[k, np.arange(len(rows)), k, rows, cols] = 1.0 / np.sqrt(2.0)
         algebra[k, np.arange(len(rows)), k, cols, rows] = -1.0 / np.sqrt(2.0)
     algebra = algebra.reshape((-1, depth - 1, dim, dim))
-    return _gauge_vector(algebra, parameters[None])
+    return gauge_vector(algebra, parameters[None])
 
 
 def balanced_frame(parameters):
@@ -241,9 +262,10 @@ def balanced_frame(parameters):
     (``Q_0 = V``, ``Q_N = U`` from ``X = U S V^T``) and ``lam = s^{1/N}``, so that
     ``W_k = Q_k diag(lam) Q_{k-1}^T``. Built by ``Q_k = W_k Q_{k-1} Lam^{-1}``.
     """
-    parameters = np.asarray(parameters, dtype=float)
-    depth, dim = _check_parameters(parameters)
-    _check_balanced(parameters)
+    # finite before the SVD below (LAPACK loops forever on inf)
+    parameters = np.asarray(as_parameters(parameters, function="balanced_frame"))
+    depth, dim = check_parameters(parameters)
+    check_balanced(parameters)
     # The SVD of W_1 = Q_1 Lam Q_0^T gives the frame without forming X: on a
     # balanced point W_k^T W_k = W_{k-1} W_{k-1}^T, so each W_k Q_{k-1} Lam^{-1}
     # is orthonormal, whatever the multiplicities of lam.
@@ -377,6 +399,9 @@ def random_gauges(depth: int, dim: int, n_samples: int = 1):
 
     QR of Gaussian matrices with the signs of ``diag(R)`` moved into ``Q``.
     """
+    depth = as_size(depth, "depth", "random_gauges")
+    dim = as_size(dim, "dim", "random_gauges")
+    n_samples = as_size(n_samples, "n_samples", "random_gauges")
     size = (n_samples, depth - 1, dim, dim)
     q, r = np.linalg.qr(np.asarray(gs.random.normal(size=size)))
     gauges = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
@@ -477,7 +502,7 @@ class BalancedManifold(Manifold):
         point = np.asarray(point, dtype=float)
         if tuple(point.shape[-3:]) != self.shape:
             return np.zeros(point.shape[:-3], dtype=bool)
-        defect, size = _balance_defect(point)
+        defect, size = balance_defect(point)
         s = np.linalg.svd(end_to_end(point), compute_uv=False)
         if rank_rtol is None:
             rank_rtol = self.width * np.finfo(float).eps
@@ -620,23 +645,6 @@ class BalancedBundle(FiberBundle):
         return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * norm
 
 
-def _symmetric_basis(depth: int, dim: int) -> np.ndarray:
-    """Basis of ``Sym(d)^{N-1}``: [(N-1) d (d+1)/2, N-1, d, d]."""
-    rows, cols = np.triu_indices(dim)
-    basis = np.zeros((depth - 1, len(rows), depth - 1, dim, dim))
-    for k in range(depth - 1):
-        basis[k, np.arange(len(rows)), k, rows, cols] = 1.0
-        basis[k, np.arange(len(rows)), k, cols, rows] = 1.0
-    return basis.reshape(-1, depth - 1, dim, dim)
-
-
-def _gauge_vector(algebra, parameters):
-    """``(w_a)_k = a_k W_k - W_k a_{k-1}`` with ``a_0 = a_N = 0`` (MATH §4)."""
-    zeros = np.zeros(algebra.shape[:-3] + (1,) + algebra.shape[-2:])
-    padded = np.concatenate([zeros, algebra, zeros], axis=-3)
-    return padded[..., 1:, :, :] @ parameters - parameters @ padded[..., :-1, :, :]
-
-
 def _rattle_step(point, velocity, step, basis, tol):
     """One RATTLE step for the geodesic of ``M = {G = 0}`` (constrained motion).
 
@@ -645,7 +653,7 @@ def _rattle_step(point, velocity, step, basis, tol):
     orthogonal projection of ``(W+ - W) / h`` onto ``T_{W+} M``.
     """
     rows, cols = np.triu_indices(point.shape[-1])
-    normals = np.stack([_gauge_vector(b, point) for b in basis])
+    normals = np.stack([gauge_vector(b, point) for b in basis])
     free = point + step * velocity
     multiplier = np.zeros(len(basis))
     scale = np.sum(point**2)
@@ -654,19 +662,30 @@ def _rattle_step(point, velocity, step, basis, tol):
         residual = np.asarray(moments(new))[..., rows, cols].ravel()
         if np.linalg.norm(residual) <= tol * scale:
             break
-        jacobian = np.stack(
-            [
-                np.asarray(moment_differential(-(step**2) * n, new))[
-                    ..., rows, cols
-                ].ravel()
-                for n in normals
-            ],
-            axis=1,
-        )
+        # all normal directions at once: one batched moment differential
+        jacobian = np.asarray(moment_differential(-(step**2) * normals, new[None]))
+        jacobian = jacobian[..., rows, cols].reshape(len(normals), -1).T
         multiplier = multiplier - np.linalg.solve(jacobian, residual)
     else:
-        raise RuntimeError("RATTLE: the balance constraint was not met in 20 steps")
+        raise RuntimeError(
+            "RATTLE: the balance constraint was not met in 20 Newton steps; the "
+            "time step is too coarse for this velocity (raise n_steps)"
+        )
     return new, to_tangent((new - point) / step, new)
+
+
+def _check_rattle_size(depth: int, dim: int, function: str) -> None:
+    """Refuse up front the sizes where the dense constraint solves take minutes."""
+    n_constraints = (depth - 1) * dim * (dim + 1) // 2
+    if n_constraints > MAX_RATTLE_CONSTRAINTS:
+        raise ValueError(
+            f"{function}: depth {depth} and width {dim} give {n_constraints} "
+            f"balance constraints (more than {MAX_RATTLE_CONSTRAINTS}); the RATTLE "
+            "integrator solves a dense system of that size at every step, which "
+            "would take minutes. For a horizontal velocity use DLNMetric.exp on "
+            "X = end_to_end(W) (the submersion maps horizontal geodesics onto "
+            "g^N geodesics)"
+        )
 
 
 def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13):
@@ -685,14 +704,19 @@ def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13)
     base_point : array-like, shape=[N, d, d]
         A balanced full-rank point.
     """
-    point = np.asarray(base_point, dtype=float)
-    depth, dim = _check_parameters(point)
+    point = np.asarray(as_parameters(base_point, "base_point", "balanced_exp"))
+    depth, dim = check_parameters(point)
     _check_single(point, "balanced_exp")
+    tangent_vec = _check_vector(tangent_vec, point)
     _check_single(tangent_vec, "balanced_exp (tangent_vec)")
-    velocity = to_tangent(_check_vector(tangent_vec, point), point)
+    # n_steps = 0 would return the base point as if it were the geodesic's end
+    n_steps = as_size(n_steps, "n_steps", "balanced_exp")
+    tol = as_positive_float(tol, "tol", "balanced_exp")
+    _check_rattle_size(depth, dim, "balanced_exp")
+    velocity = to_tangent(tangent_vec, point)
     if depth == 1:
         return point + velocity
-    basis = _symmetric_basis(depth, dim)
+    basis = symmetric_basis(depth, dim)
     ends = []
     for steps in (n_steps, 2 * n_steps):
         current, current_velocity = point, velocity
@@ -730,12 +754,14 @@ def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
     -------
     gauges : ndarray, shape=[N-1, d, d]
     """
-    target = np.asarray(target, dtype=float)
-    source = np.asarray(source, dtype=float)
+    # finite first: the polar factors are SVDs (LAPACK loops forever on inf)
+    target = np.asarray(as_parameters(target, "target", "best_gauge"))
+    source = np.asarray(as_parameters(source, "source", "best_gauge"))
+    max_sweeps = as_size(max_sweeps, "max_sweeps", "best_gauge", minimum=0)
     _check_single(target, "best_gauge (target)")
     _check_single(source, "best_gauge (source)")
     _check_vector(target, source, "target")
-    depth, dim = _check_parameters(source)
+    depth, dim = check_parameters(source)
     gauges = [np.eye(dim)]
     for k in range(depth - 1):
         gauges.append(_polar(target[k] @ gauges[-1] @ source[k].T))
@@ -764,17 +790,17 @@ def tangent_basis(parameters):
 
     Dense (SVD of the Jacobian of the moments): for shooting on small networks.
     """
-    parameters = np.asarray(parameters, dtype=float)
+    parameters = np.asarray(as_parameters(parameters, function="tangent_basis"))
+    _check_single(parameters, "tangent_basis")
     size = parameters.size
-    jacobian = np.stack(
-        [
-            np.asarray(
-                moment_differential(e.reshape(parameters.shape), parameters)
-            ).ravel()
-            for e in np.eye(size)
-        ],
-        axis=1,
-    )
+    if size > 40 * MAX_SHOOTING_UNKNOWNS:
+        raise ValueError(
+            f"tangent_basis: the dense Jacobian of a point with {size} entries is "
+            "too large (meant for shooting on small networks)"
+        )
+    directions = np.eye(size).reshape((size,) + parameters.shape)
+    jacobian = np.asarray(moment_differential(directions, parameters[None]))
+    jacobian = jacobian.reshape(size, -1).T
     _, singular_values, vt = np.linalg.svd(jacobian)
     rank = int(np.sum(singular_values > 1e-10 * singular_values[0]))
     return vt[rank:].reshape((-1,) + parameters.shape)
@@ -798,9 +824,22 @@ def balanced_log(
     """
     from geomstats_dln.end_to_end import GeodesicError
 
-    target = np.asarray(point, dtype=float)
-    base = np.asarray(base_point, dtype=float)
-    _check_balanced(target)
+    target = np.asarray(as_parameters(point, "point", "balanced_log"))
+    base = np.asarray(as_parameters(base_point, "base_point", "balanced_log"))
+    _check_single(target, "balanced_log (point)")
+    _check_single(base, "balanced_log (base_point)")
+    _check_vector(target, base, "point")
+    depth, dim = check_parameters(base)
+    _check_rattle_size(depth, dim, "balanced_log")
+    n_unknowns = dim * dim + (depth - 1) * dim * (dim - 1) // 2  # dim M
+    if n_unknowns > MAX_SHOOTING_UNKNOWNS:
+        raise ValueError(
+            f"balanced_log: shooting on {n_unknowns} unknowns (depth {depth}, width "
+            f"{dim}; at most {MAX_SHOOTING_UNKNOWNS}) needs that many geodesic "
+            "solves per Gauss-Newton iteration and would take minutes; use "
+            "DLNMetric.log on the end-to-end matrices for the horizontal part"
+        )
+    check_balanced(target)
     basis = tangent_basis(base)
     flat_basis = basis.reshape(len(basis), -1)
 

@@ -22,6 +22,7 @@ from geomstats.geometry.base import VectorSpace
 from geomstats.geometry.euclidean import EuclideanMetric
 
 from geomstats_dln._spectral import _XP
+from geomstats_dln._validation import check_parameters
 
 __all__ = [
     "DLNParameterSpace",
@@ -34,13 +35,8 @@ __all__ = [
 ]
 
 
-def _check_parameters(parameters, name="parameters"):
-    shape = tuple(parameters.shape)
-    if len(shape) < 3 or shape[-1] != shape[-2] or shape[-3] < 1:
-        raise ValueError(
-            f"{name} must have shape [..., depth, dim, dim] (W[k-1] = W_k), got {shape}"
-        )
-    return shape[-3], shape[-1]
+# kept for modules that imported the private name
+_check_parameters = check_parameters
 
 
 def _chains(parameters):
@@ -75,7 +71,7 @@ def partial_products(parameters):
     -------
     above, below : array-like, shape=[..., N, d, d]
     """
-    _, dim = _check_parameters(parameters)
+    _, dim = check_parameters(parameters)
     eye = gs.broadcast_to(gs.eye(dim), parameters.shape[:-3] + (dim, dim))
     above, below = _chains(parameters)
     above = [eye if product is None else product for product in above]
@@ -115,7 +111,7 @@ def end_to_end_and_lifted_gradient(euclidean_gradient_function, parameters):
     end_to_end : array-like, shape=[..., d, d]
     gradient : array-like, shape=[..., N, d, d]
     """
-    depth, _ = _check_parameters(parameters)
+    depth, _ = check_parameters(parameters)
     above, below = _chains(parameters)
     top = parameters[..., depth - 1, :, :]
     matrix = top if below[-1] is None else gs.matmul(top, below[-1])
@@ -134,7 +130,7 @@ def end_to_end(parameters):
     -------
     end_to_end : array-like, shape=[..., d, d]
     """
-    depth, _ = _check_parameters(parameters)
+    depth, _ = check_parameters(parameters)
     product = parameters[..., 0, :, :]
     for k in range(1, depth):
         product = parameters[..., k, :, :] @ product
@@ -149,7 +145,7 @@ def moments(parameters):
     moments : array-like, shape=[..., N-1, d, d]
         ``moments[k-1] = G_k``.
     """
-    _check_parameters(parameters)
+    check_parameters(parameters)
     lower = parameters[..., :-1, :, :]
     upper = parameters[..., 1:, :, :]
     # swapaxes of the backend's numpy: gs.moveaxis normalizes its axes on every
@@ -170,7 +166,7 @@ def lifted_gradient(euclidean_gradient, parameters):
     -------
     gradient : array-like, shape=[..., N, d, d]
     """
-    depth, _ = _check_parameters(parameters)
+    depth, _ = check_parameters(parameters)
     if depth == 1:  # L = E: broadcast E' against the batch of the parameters
         return gs.stack([euclidean_gradient + 0.0 * parameters[..., 0, :, :]], -3)
     above, below = _chains(parameters)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from geomstats_dln._spectral import check_depth, operator_power
-from geomstats_dln.balanced import _check_balanced
+from geomstats_dln._validation import check_balanced, check_parameters
 from geomstats_dln.dynamics.observables import (
     effective_rank,
     layer_norms,
@@ -44,7 +44,6 @@ from geomstats_dln.dynamics.observables import (
     singular_values,
 )
 from geomstats_dln.parameters import (
-    _check_parameters,
     differential,
     end_to_end,
     end_to_end_and_lifted_gradient,
@@ -114,7 +113,7 @@ def _parameter_observables(loss):
 
 def _as_parameters(state):
     state = np.asarray(state, dtype=float)
-    _check_parameters(state)
+    check_parameters(state)
     return state
 
 
@@ -159,7 +158,7 @@ def balanced_gradient_field(loss, rtol: float = 1e-4) -> VectorField:
 
     def minus_gradient(parameters):
         parameters = _as_parameters(parameters)
-        _check_balanced(parameters, rtol)
+        check_balanced(parameters, rtol)
         gradient = lifted_gradient(loss.gradient(end_to_end(parameters)), parameters)
         return -np.asarray(gradient)
 

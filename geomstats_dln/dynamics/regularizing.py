@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomstats_dln._validation import check_parameters
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
 from geomstats_dln.dynamics.integrators import Trajectory, _evaluate_observables
 from geomstats_dln.dynamics.observables import moment_norm
@@ -39,7 +40,7 @@ from geomstats_dln.fibers import (
     _check_solver_options,
     fiber_projection,
 )
-from geomstats_dln.parameters import _check_parameters, end_to_end, lifted_gradient
+from geomstats_dln.parameters import end_to_end, lifted_gradient
 
 __all__ = [
     "kirwan_ness_field",
@@ -52,7 +53,7 @@ __all__ = [
 
 def _as_parameters(state):
     state = np.asarray(state, dtype=float)
-    _check_parameters(state)
+    check_parameters(state)
     return state
 
 

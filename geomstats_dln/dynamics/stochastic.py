@@ -110,11 +110,14 @@ from geomstats_dln._spectral import (
     operator_derivative,
     svd_frame,
 )
+from geomstats_dln._validation import (
+    check_balanced,
+    check_parameters,
+    gauge_vector,
+    symmetric_basis,
+)
 from geomstats_dln.balanced import (
     BalancedManifold,
-    _check_balanced,
-    _gauge_vector,
-    _symmetric_basis,
     horizontal_projection,
     moment_differential,
     vertical_projection,
@@ -124,7 +127,6 @@ from geomstats_dln.dynamics.free_energy import _check_beta
 from geomstats_dln.dynamics.integrators import Trajectory
 from geomstats_dln.orbit_entropy import entropy_gradient_from_singular_values
 from geomstats_dln.parameters import (
-    _check_parameters,
     end_to_end,
     end_to_end_and_lifted_gradient,
     moments,
@@ -580,8 +582,8 @@ def _normal_retraction(point, base_point, tol=1e-11, max_iter=30):
     depth, dim = point.shape[-3], point.shape[-1]
     if depth == 1:
         return point
-    basis = _symmetric_basis(depth, dim)  # [m, N-1, d, d]
-    normals = np.asarray(_gauge_vector(basis, base_point[..., None, :, :, :]))
+    basis = symmetric_basis(depth, dim)  # [m, N-1, d, d]
+    normals = np.asarray(gauge_vector(basis, base_point[..., None, :, :, :]))
     rows, cols = np.triu_indices(dim)
     jacobian = np.asarray(moment_differential(normals, point[..., None, :, :, :]))
     jacobian = jacobian[..., rows, cols].reshape(jacobian.shape[:-3] + (-1,))
@@ -771,12 +773,12 @@ def simulate_rle(
     else:
         if depth == math.inf:
             raise ValueError("the upstairs RLE needs a finite depth")
-        network_depth, _ = _check_parameters(state)
+        network_depth, _ = check_parameters(state)
         if network_depth != depth:
             raise ValueError(
                 f"initial_points have {network_depth} layers but depth={depth}"
             )
-        _check_balanced(state)
+        check_balanced(state)
     if loss is not None and tuple(loss.shape) != state.shape[-2:]:
         raise ValueError(
             f"loss expects {loss.shape} matrices, the state has {state.shape[-2:]}"
