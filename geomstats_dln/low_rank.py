@@ -1,0 +1,683 @@
+r"""The strata of rank-r end-to-end matrices ``(M_r, g^N)``.
+
+Training a deep linear network from a balanced start of rank ``r`` keeps the
+end-to-end matrix at rank ``r`` (survey §5.4, Thm 3; open problems §14.1, §14.4):
+the balanced variety is foliated by the balanced manifolds of each rank, and on
+the one of rank ``r`` the end-to-end matrix follows the Riemannian gradient flow
+of ``g^N`` restricted to
+
+.. math::
+    M_r = \{X \in \mathbb R^{n \times m} : \operatorname{rank} X = r\},
+    \qquad \dim M_r = r (n + m - r).
+
+With the thin SVD ``X = U diag(s) V^T`` (``U`` n x r, ``V`` m x r, ``s > 0``) and
+orthonormal complements ``U_perp``, ``V_perp``, the tangent space is
+
+.. math::
+    T_X M_r = \{U A V^T + U_\perp B V^T + U C V_\perp^T\}
+
+(``A`` r x r, ``B`` (n-r) x r, ``C`` r x (m-r)), and the operator ``A_{N,X}`` of
+MATH §3 is diagonal in this frame with the coefficients ``a_ij`` evaluated at the
+zero singular values: ``a_ij = a(s_i, s_j)`` on the ``A`` block,
+``a(0, s_j) = s_j^{2(N-1)/N}`` on the ``B`` block, ``a(s_i, 0) = s_i^{2(N-1)/N}`` on
+the ``C`` block and ``a(0, 0) = 0`` on the normal block ``U_perp^T X' V_perp``
+(for ``N >= 2``). So ``A_{N,X}`` maps ``T_X M_r`` onto itself and
+
+.. math::
+    g^N_X(Z_1, Z_2) = \sum_{i,j \le r} \frac{A_{1,ij} A_{2,ij}}{a(s_i, s_j)}
+      + \sum_{j \le r} \frac{\langle B_1 e_j, B_2 e_j\rangle}{s_j^{2(N-1)/N}}
+      + \sum_{i \le r} \frac{\langle C_1^T e_i, C_2^T e_i\rangle}{s_i^{2(N-1)/N}}
+
+is a Riemannian metric on ``M_r``: the limit of the full-rank ``g^N`` at
+``X + eps P`` on tangent vectors as ``eps -> 0`` (tested). The Riemannian gradient
+of a loss is the tangent part of ``A_{N,X}(E'(X))``: the velocity of Thm 3 at rank
+``r``. For ``N = inf`` the logarithmic mean gives ``a(s, 0) = 0``: the metric is
+not defined on rank-deficient matrices, and the classes refuse that depth.
+
+Efficient representation. A tangent vector is stored by its components in the
+frame of ``X`` (:class:`TangentComponents`): ``core = U^T Z V`` (r x r),
+``left_normal = (I - U U^T) Z V = U_perp B`` (n x r) and
+``right_normal = (I - V V^T) Z^T U = V_perp C^T`` (m x r), so that no ``n x n``
+matrix is formed; after the rank-r factorization, inner products, the operator,
+its inverse and the gradient cost ``O((n + m) r^2)``, and the tangent projection
+of a dense ``n x m`` matrix ``O(n m r)`` (versus ``O(n^3)`` for the full-rank SVD
+route).
+
+Geodesics integrate Hamilton's equations ``X' = A_X(P)``, ``P' = -dH/dX`` for
+``H = 1/2 <P, A_X(P)>`` with ``A_X`` the rank-r operator above: ``X'`` stays tangent
+to ``M_r`` and, by coisotropic reduction, the normal part of ``P`` does not affect
+the projected curve, so any smooth extension of ``H`` off ``M_r`` may be
+differentiated; ``dH/dX`` is the gradient, by automatic differentiation, of ``H``
+in the graph chart ``(M, K, L) -> (U + K_perp)(S + M)(V + L_perp)^T`` at the
+current point. The integration stops with :class:`GeodesicError` when a further
+singular value reaches 0 (the geodesic leaves ``M_r`` for ``M_{r-1}``; ``g^N`` is
+incomplete).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.integrate import solve_ivp
+
+import geomstats.backend as gs
+from geomstats.geometry.manifold import Manifold
+from geomstats.geometry.matrices import Matrices
+from geomstats.geometry.riemannian_metric import RiemannianMetric
+
+from geomstats_dln._spectral import (
+    _raw,
+    check_depth,
+    check_finite_matrix,
+    dln_coefficients,
+)
+from geomstats_dln.end_to_end import GeodesicError
+
+__all__ = [
+    "FixedRankDLNMetric",
+    "FixedRankEndToEndMatrices",
+    "LowRankFrame",
+    "TangentComponents",
+    "apply_rank_operator",
+    "check_low_rank_depth",
+    "frame_from_factors",
+    "low_rank_frame",
+    "tangent_components",
+    "tangent_inner_product",
+    "tangent_matrix",
+    "truncated_svd",
+]
+
+
+# ----------------------------------------------------------------------- frames
+class LowRankFrame(NamedTuple):
+    """Thin rank-r SVD frame of a point of ``M_r`` with its DLN coefficients."""
+
+    left: object  # U [..., n, r]
+    singular_values: object  # s [..., r]
+    right: object  # V [..., m, r]
+    coefficients: object  # a(s_i, s_j) [..., r, r]
+    null_coefficients: object  # a(s_i, 0) = s_i^{2(N-1)/N} [..., r]
+    depth: int
+
+
+class TangentComponents(NamedTuple):
+    """A tangent vector ``Z = U core V^T + left_normal V^T + U right_normal^T``.
+
+    ``left_normal = U_perp B`` is orthogonal to ``U`` and ``right_normal =
+    V_perp C^T`` to ``V`` (the ``B`` and ``C`` blocks of the module docstring).
+    """
+
+    core: object  # [..., r, r]
+    left_normal: object  # [..., n, r]
+    right_normal: object  # [..., m, r]
+
+
+def check_low_rank_depth(depth, rank: int, n: int, m: int):
+    """Validate ``depth`` for ``M_r``: ``inf`` only for full-rank square matrices."""
+    depth = check_depth(depth)
+    if depth == math.inf and not rank == n == m:
+        raise ValueError(
+            "the infinite-depth metric is not defined on rank-deficient or "
+            "rectangular matrices: its coefficient a(s, 0) (logarithmic mean of "
+            "s^2 and 0) vanishes, so g^inf is infinite on T M_r; use a finite depth"
+        )
+    return depth
+
+
+def _coefficients(singular_values, depth, xp=None):
+    coefficients = dln_coefficients(singular_values, singular_values, depth, xp)
+    null_coefficients = singular_values ** (2.0 * (depth - 1) / depth)
+    return coefficients, null_coefficients
+
+
+def truncated_svd(point, rank: int, rank_rtol: float | None = None):
+    """``(U_r, s_r, V_r)`` of the rank-r truncation of ``point`` [..., n, m].
+
+    Raises ``ValueError`` when ``s_r <= rank_rtol * s_1`` (default ``max(n, m) *
+    eps``): the point has rank below ``r`` and no nearest point in ``M_r``.
+    """
+    raw = check_finite_matrix(point)
+    n, m = raw.shape[-2:]
+    if not 1 <= rank <= min(n, m):
+        raise ValueError(f"rank must lie in [1, {min(n, m)}], got {rank}")
+    left, s, right_t = gs.linalg.svd(point, full_matrices=False)
+    s_raw = _raw(s)
+    if rank_rtol is None:
+        rank_rtol = max(n, m) * np.finfo(float).eps
+    bad = ~(s_raw[..., rank - 1] > rank_rtol * s_raw[..., 0])
+    if np.any(bad):
+        worst = float(np.min(s_raw[..., rank - 1]))
+        raise ValueError(
+            f"point of shape {raw.shape} has rank below {rank}: singular value "
+            f"s_{rank} = {worst:.3e} (s_1 = {float(np.max(s_raw[..., 0])):.3e})"
+        )
+    return (
+        left[..., :, :rank],
+        s[..., :rank],
+        gs.moveaxis(right_t[..., :rank, :], -1, -2),
+    )
+
+
+def low_rank_frame(point, rank: int, depth) -> LowRankFrame:
+    """Frame of the rank-r truncation of ``point`` (one thin SVD, ``O(n m min(n, m))``).
+
+    Parameters
+    ----------
+    point : array-like, shape=[..., n, m]
+    rank : int
+    depth : int
+    """
+    n, m = point.shape[-2:]
+    depth = check_low_rank_depth(depth, rank, n, m)
+    left, s, right = truncated_svd(point, rank)
+    return LowRankFrame(left, s, right, *_coefficients(s, depth), depth)
+
+
+def frame_from_factors(left, singular_values, right, depth) -> LowRankFrame:
+    """Frame from factors (``U``, ``V`` orthonormal columns, ``s > 0``): no SVD."""
+    return LowRankFrame(
+        left, singular_values, right, *_coefficients(singular_values, depth), depth
+    )
+
+
+def _t(matrix):
+    return gs.moveaxis(matrix, -1, -2)
+
+
+def tangent_components(frame: LowRankFrame, vector) -> TangentComponents:
+    """Components of the orthogonal projection of ``vector`` [..., n, m] onto
+    ``T_X M_r`` (Frobenius), ``O(n m r)``."""
+    left, right = frame.left, frame.right
+    times_right = gs.matmul(vector, right)  # Z V, [..., n, r]
+    core = gs.matmul(_t(left), times_right)
+    left_normal = times_right - gs.matmul(left, core)
+    right_normal = gs.matmul(_t(vector), left) - gs.matmul(right, _t(core))
+    return TangentComponents(core, left_normal, right_normal)
+
+
+def tangent_matrix(frame: LowRankFrame, components: TangentComponents):
+    """The dense ``n x m`` tangent vector of ``components``."""
+    core, left_normal, right_normal = components
+    return gs.matmul(
+        gs.matmul(frame.left, core) + left_normal, _t(frame.right)
+    ) + gs.matmul(frame.left, _t(right_normal))
+
+
+def apply_rank_operator(
+    frame: LowRankFrame, components: TangentComponents, power: float = 1.0
+) -> TangentComponents:
+    """``A_{N,X}^{power}`` on ``T_X M_r`` in the frame, ``O((n + m) r^2)``.
+
+    ``power = 1``: the cometric (the operator A of MATH §3 restricted to
+    ``T M_r``), ``power = -1``: the metric, ``power = 1/2``: its square root.
+    """
+    scale = (frame.null_coefficients**power)[..., None, :]
+    return TangentComponents(
+        components.core * frame.coefficients**power,
+        components.left_normal * scale,
+        components.right_normal * scale,
+    )
+
+
+def tangent_inner_product(
+    frame: LowRankFrame, components_a: TangentComponents, components_b
+):
+    """``g^N_X(Z_1, Z_2)`` from components, ``O((n + m) r^2)`` (module docstring)."""
+    lowered = apply_rank_operator(frame, components_a, -1.0)
+    return (
+        gs.sum(lowered.core * components_b.core, axis=(-2, -1))
+        + gs.sum(lowered.left_normal * components_b.left_normal, axis=(-2, -1))
+        + gs.sum(lowered.right_normal * components_b.right_normal, axis=(-2, -1))
+    )
+
+
+# ------------------------------------------------------------------------ space
+def _check_size(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class FixedRankEndToEndMatrices(Manifold):
+    r"""``M_r``: real ``n x m`` matrices of rank exactly ``r`` (survey §5.4, Thm 3).
+
+    An embedded submanifold of ``Matrices(n, m)`` of dimension ``r (n + m - r)``,
+    equipped by default with :class:`FixedRankDLNMetric` (the restriction of
+    ``g^N``). ``rank = min(n, m)`` gives the full-rank matrices.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    m : int, optional
+        Number of columns; defaults to ``n``.
+    rank : int
+        ``r``, with ``1 <= r <= min(n, m)``.
+    depth : int
+        Depth ``N`` of the metric ``g^N``; ``math.inf`` is refused unless
+        ``r = n = m`` (``a(s, 0) = 0`` at infinite depth).
+    equip : bool
+        Equip the space with ``FixedRankDLNMetric(depth)``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        m: int | None = None,
+        rank: int = 1,
+        depth: int | float = 2,
+        equip: bool = True,
+    ):
+        m = n if m is None else m
+        self.n, self.m = _check_size(n, "n"), _check_size(m, "m")
+        self.rank = _check_size(rank, "rank")
+        if self.rank > min(self.n, self.m):
+            raise ValueError(
+                f"rank must be at most min(n, m) = {min(self.n, self.m)}, got {rank}"
+            )
+        self.depth = check_low_rank_depth(depth, self.rank, self.n, self.m)
+        self.embedding_space = Matrices(self.n, self.m, equip=False)
+        super().__init__(
+            dim=self.rank * (self.n + self.m - self.rank),
+            shape=(self.n, self.m),
+            intrinsic=False,
+            equip=equip,
+        )
+
+    def default_metric(self):
+        """``FixedRankDLNMetric`` of the space's depth."""
+        return FixedRankDLNMetric, {"depth": self.depth}
+
+    def _check_shape(self, point, what="point"):
+        if tuple(point.shape[-2:]) != (self.n, self.m):
+            raise ValueError(
+                f"{what} must have shape [..., {self.n}, {self.m}], "
+                f"got {tuple(point.shape)}"
+            )
+
+    def frame(self, point) -> LowRankFrame:
+        """Rank-r SVD frame of ``point`` with the DLN coefficients."""
+        self._check_shape(point)
+        return low_rank_frame(point, self.rank, self.depth)
+
+    def belongs(self, point: ArrayLike, atol: float = gs.atol) -> ArrayLike:
+        """Whether ``s_r > atol s_1`` and ``s_{r+1} <= atol s_1`` (relative).
+
+        Returns
+        -------
+        belongs : array-like, shape=[...]
+        """
+        if tuple(point.shape[-2:]) != (self.n, self.m):
+            return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
+        finite = gs.all(
+            gs.reshape(gs.abs(point) < math.inf, point.shape[:-2] + (-1,)), -1
+        )
+        safe = gs.where(finite[..., None, None], point, gs.zeros_like(point))
+        s = gs.linalg.svd(safe, compute_uv=False)
+        top = s[..., 0]
+        has_rank = s[..., self.rank - 1] > atol * top
+        if self.rank < min(self.n, self.m):
+            has_rank = gs.logical_and(has_rank, s[..., self.rank] <= atol * top)
+        return gs.logical_and(has_rank, finite)
+
+    def projection(self, point: ArrayLike) -> ArrayLike:
+        """Nearest point of ``M_r`` (Eckart-Young): the rank-r truncated SVD.
+
+        Raises ``ValueError`` when ``point`` has rank below ``r`` (``M_r`` is not
+        closed: no nearest point exists).
+        """
+        self._check_shape(point)
+        left, s, right = truncated_svd(point, self.rank)
+        return gs.matmul(left * s[..., None, :], _t(right))
+
+    def is_tangent(
+        self, vector: ArrayLike, base_point: ArrayLike, atol: float = gs.atol
+    ) -> ArrayLike:
+        """Whether the normal block ``U_perp^T Z V_perp`` vanishes (relative to |Z|)."""
+        self._check_shape(vector, "vector")
+        frame = self.frame(base_point)
+        normal = vector - tangent_matrix(frame, tangent_components(frame, vector))
+        size = gs.maximum(gs.max(gs.abs(vector), axis=(-2, -1)), 1.0)
+        return gs.max(gs.abs(normal), axis=(-2, -1)) <= atol * size
+
+    def to_tangent(self, vector: ArrayLike, base_point: ArrayLike) -> ArrayLike:
+        """Orthogonal (Frobenius) projection onto ``T_X M_r``:
+        ``Z - U_perp U_perp^T Z V_perp V_perp^T``."""
+        self._check_shape(vector, "vector")
+        frame = self.frame(base_point)
+        return tangent_matrix(frame, tangent_components(frame, vector))
+
+    def random_point(self, n_samples: int = 1, bound: float = 1.0) -> ArrayLike:
+        """``bound * L R^T / sqrt(r)`` with Gaussian ``L`` (n x r), ``R`` (m x r)."""
+        batch = () if n_samples == 1 else (n_samples,)
+        left = gs.random.normal(size=batch + (self.n, self.rank))
+        right = gs.random.normal(size=batch + (self.m, self.rank))
+        return bound * gs.matmul(left, _t(right)) / math.sqrt(self.rank)
+
+    def random_tangent_vec(
+        self, base_point: ArrayLike, n_samples: int = 1
+    ) -> ArrayLike:
+        """Gaussian matrices projected onto ``T_X M_r``."""
+        self._check_shape(base_point, "base_point")
+        batch = base_point.shape[:-2]
+        if n_samples != 1:
+            if batch and batch != (n_samples,):
+                raise ValueError("n_samples must match the batch of base_point")
+            batch = (n_samples,)
+        vector = gs.random.normal(size=batch + (self.n, self.m))
+        return self.to_tangent(vector, base_point)
+
+    def tangent_basis(self, base_point) -> np.ndarray:
+        """Orthonormal (Frobenius) basis of ``T_X M_r``: [dim, n, m], one point.
+
+        The matrices ``u_i v_j^T`` (i, j <= r), ``u_perp_k v_j^T`` and
+        ``u_i v_perp_l^T``, with the complements from a full SVD.
+        """
+        point = np.asarray(base_point, dtype=float)
+        if point.ndim != 2:
+            raise ValueError("tangent_basis takes a single point [n, m]")
+        self._check_shape(point)
+        left, s, right_t = np.linalg.svd(point)
+        r = self.rank
+        if not s[r - 1] > max(self.n, self.m) * np.finfo(float).eps * s[0]:
+            raise ValueError(f"base_point has rank below {r}")
+        right = right_t.T
+        basis = [
+            np.outer(left[:, i], right[:, j])
+            for i in range(self.n)
+            for j in range(self.m)
+            if i < r or j < r
+        ]
+        return np.stack(basis)
+
+
+# ----------------------------------------------------------------------- metric
+class FixedRankDLNMetric(RiemannianMetric):
+    r"""The DLN metric ``g^N`` restricted to ``M_r`` (module docstring).
+
+    Tangent vectors are dense ``n x m`` matrices; arguments that are not tangent
+    are first projected onto ``T_X M_r`` by the operator methods (the normal block
+    is annihilated by ``A_{N,X}`` at rank ``r``). Methods with ``_components`` in
+    their names work on :class:`TangentComponents` at cost ``O((n + m) r^2)``.
+
+    Parameters
+    ----------
+    space : FixedRankEndToEndMatrices
+    depth : int, optional
+        Defaults to ``space.depth``.
+    rtol : float
+        Relative tolerance of the geodesic integrator (DOP853).
+    boundary_rtol : float
+        Geodesics stop with :class:`~geomstats_dln.GeodesicError` when
+        ``s_r / s_1`` falls below this: a further singular value reaches 0.
+    max_evaluations : int
+        Cap on evaluations of Hamilton's equations per geodesic.
+    """
+
+    def __init__(
+        self,
+        space,
+        depth: int | None = None,
+        rtol: float = 1e-10,
+        boundary_rtol: float = 1e-6,
+        max_evaluations: int = 200_000,
+    ):
+        super().__init__(space=space)
+        depth = space.depth if depth is None else depth
+        self.depth = check_low_rank_depth(depth, space.rank, space.n, space.m)
+        self.rtol = float(rtol)
+        self.boundary_rtol = float(boundary_rtol)
+        self.max_evaluations = int(max_evaluations)
+
+    @property
+    def rank(self) -> int:
+        return self._space.rank
+
+    def frame(self, base_point) -> LowRankFrame:
+        self._space._check_shape(base_point, "base_point")
+        return low_rank_frame(base_point, self.rank, self.depth)
+
+    def _apply(self, tangent_vec, base_point, power):
+        self._space._check_shape(tangent_vec, "tangent_vec")
+        check_finite_matrix(tangent_vec)
+        frame = self.frame(base_point)
+        components = tangent_components(frame, tangent_vec)
+        return tangent_matrix(frame, apply_rank_operator(frame, components, power))
+
+    def operator(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> ArrayLike:
+        """``A_{N,X}`` on ``T_X M_r`` (the cometric): ``a_ij`` on the core,
+        ``s_j^{2(N-1)/N}`` on the mixed blocks, ``0`` on the normal block."""
+        return self._apply(tangent_vec, base_point, 1.0)
+
+    def inverse_operator(
+        self, tangent_vec: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
+        """``A_{N,X}^{-1}`` on ``T_X M_r`` (vector to covector, tangent form)."""
+        return self._apply(tangent_vec, base_point, -1.0)
+
+    def inner_product(
+        self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
+        """``g^N_X(Z_1, Z_2)`` on ``T_X M_r`` (tangent parts of the arguments).
+
+        Returns
+        -------
+        inner_product : array-like, shape=[...]
+        """
+        for name, vector in (
+            ("tangent_vec_a", tangent_vec_a),
+            ("tangent_vec_b", tangent_vec_b),
+        ):
+            self._space._check_shape(vector, name)
+            check_finite_matrix(vector)
+        frame = self.frame(base_point)
+        return tangent_inner_product(
+            frame,
+            tangent_components(frame, tangent_vec_a),
+            tangent_components(frame, tangent_vec_b),
+        )
+
+    def riemannian_gradient(
+        self, euclidean_gradient: ArrayLike, base_point: ArrayLike
+    ) -> ArrayLike:
+        """``grad_g E = A_{N,X}(P_T E'(X))``: the tangent part of ``A(E')``, the
+        velocity ``-X'`` of Thm 3 at rank ``r``."""
+        return self.operator(euclidean_gradient, base_point)
+
+    # ------------------------------------------------------------- geodesics
+    def _hamiltonian_gradient(self, point, momentum):
+        """``(X', dH/dX)`` on ``M_r`` (module docstring), NumPy, one point."""
+        frame = low_rank_frame(point, self.rank, self.depth)
+        left, s, right = (np.asarray(x) for x in frame[:3])
+        momentum_components = tangent_components(frame, momentum)
+        velocity = tangent_matrix(
+            frame, apply_rank_operator(frame, momentum_components, 1.0)
+        )
+        gradient_core, gradient_left, gradient_right = _chart_gradient(
+            left, s, right, momentum, self.depth
+        )
+        # chart differential at 0: (dM, dK, dL) -> U dM V^T + K_p S V^T + U S L_p^T
+        gradient = TangentComponents(
+            gradient_core, gradient_left / s[None, :], gradient_right / s[None, :]
+        )
+        return velocity, tangent_matrix(frame, gradient)
+
+    def hamiltonian(self, point, momentum):
+        """``H(X, P) = 1/2 <P, A_X(P)>`` on ``M_r``."""
+        frame = self.frame(point)
+        components = tangent_components(frame, momentum)
+        raised = apply_rank_operator(frame, components, 1.0)
+        return 0.5 * tangent_inner_product(frame, raised, raised)
+
+    def _integrate(self, point, momentum, times):
+        """Hamilton's equations on ``[0, times[-1]]``, states at ``times``."""
+        n, m = self._space.n, self._space.m
+        size = n * m
+        r = self.rank
+        evaluations = 0
+
+        def field(_, state):
+            nonlocal evaluations
+            evaluations += 1
+            if evaluations > self.max_evaluations:
+                raise GeodesicError(
+                    f"geodesic needed more than {self.max_evaluations} evaluations"
+                )
+            x = state[:size].reshape(n, m)
+            p = state[size:].reshape(n, m)
+            velocity, gradient = self._hamiltonian_gradient(x, p)
+            return np.concatenate([np.ravel(velocity), -np.ravel(gradient)])
+
+        def boundary(_, state):
+            s = np.linalg.svd(state[:size].reshape(n, m), compute_uv=False)
+            return s[r - 1] / s[0] - self.boundary_rtol
+
+        boundary.terminal = True
+        boundary.direction = -1
+        solution = solve_ivp(
+            field,
+            (0.0, float(times[-1])),
+            np.concatenate([np.ravel(point), np.ravel(momentum)]),
+            method="DOP853",
+            t_eval=times,
+            rtol=self.rtol,
+            atol=self.rtol * 1e-2 * max(1.0, float(np.max(np.abs(point)))),
+            events=boundary,
+        )
+        if solution.status == 1:
+            hit = float(solution.t_events[0][0])
+            raise GeodesicError(
+                f"the geodesic reaches the boundary of M_{r} at t = {hit:.6g}: "
+                f"singular value s_{r} falls to {self.boundary_rtol:.1e} s_1 (it "
+                f"leaves rank {r} for rank {r - 1}; g^N is incomplete)"
+            )
+        if solution.status != 0:
+            raise GeodesicError(f"geodesic integration failed: {solution.message}")
+        return solution.y[:size].T.reshape((-1, n, m))
+
+    def _prepare(self, tangent_vec, base_point):
+        space = self._space
+        space._check_shape(tangent_vec, "tangent_vec")
+        space._check_shape(base_point, "base_point")
+        point = np.asarray(check_finite_matrix(base_point), dtype=float)
+        vector = np.asarray(check_finite_matrix(tangent_vec), dtype=float)
+        if point.ndim != 2 or vector.ndim != 2:
+            raise ValueError("exp on M_r takes single points [n, m] (loop for batches)")
+        if not bool(space.belongs(point, atol=1e-9)):
+            raise ValueError(f"base_point does not have rank {self.rank}")
+        frame = low_rank_frame(point, self.rank, self.depth)
+        tangent = tangent_matrix(frame, tangent_components(frame, vector))
+        if np.linalg.norm(vector - tangent) > 1e-8 * max(1.0, np.linalg.norm(vector)):
+            raise ValueError(
+                "tangent_vec is not tangent to M_r at base_point: its normal block "
+                f"U_perp^T Z V_perp has norm {np.linalg.norm(vector - tangent):.3e}"
+            )
+        momentum = tangent_matrix(
+            frame, apply_rank_operator(frame, tangent_components(frame, tangent), -1.0)
+        )
+        return point, momentum
+
+    def geodesic_points(self, tangent_vec, base_point, times) -> np.ndarray:
+        """Points ``exp(t V)`` at the increasing times ``times`` (``times[0] = 0``)."""
+        times = np.asarray(times, dtype=float)
+        if times.ndim != 1 or times[0] != 0.0 or np.any(np.diff(times) <= 0):
+            raise ValueError("times must be increasing and start at 0")
+        point, momentum = self._prepare(tangent_vec, base_point)
+        return self._integrate(point, momentum, times)
+
+    def exp(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> ArrayLike:
+        """End point at time 1 of the geodesic of ``(M_r, g^N)`` (single points).
+
+        Raises :class:`~geomstats_dln.GeodesicError` when a further singular
+        value reaches 0 before time 1.
+        """
+        return gs.array(self.geodesic_points(tangent_vec, base_point, [0.0, 1.0])[-1])
+
+    def log(
+        self,
+        point: ArrayLike,
+        base_point: ArrayLike,
+        tol: float = 1e-9,
+        max_iter: int = 30,
+    ) -> ArrayLike:
+        """Logarithm by Newton shooting in tangent coordinates (single points).
+
+        Starts from the tangent projection of ``point - base_point`` and solves
+        ``P_T(exp(V) - Y) = 0`` for ``V`` in an orthonormal basis of
+        ``T_X M_r`` with a finite-difference Jacobian (``dim`` exponentials per
+        iteration: meant for small matrices). Raises
+        :class:`~geomstats_dln.GeodesicError` when it does not converge.
+        """
+        space = self._space
+        target = np.asarray(check_finite_matrix(point), dtype=float)
+        base = np.asarray(check_finite_matrix(base_point), dtype=float)
+        if not bool(space.belongs(target, atol=1e-9)):
+            raise ValueError(f"point does not have rank {self.rank}")
+        basis = space.tangent_basis(base)
+        flat_basis = basis.reshape(len(basis), -1)
+        coordinates = flat_basis @ (target - base).ravel()
+        scale = max(1.0, float(np.linalg.norm(target)))
+
+        def residual(coords):
+            end = np.asarray(self.exp(np.tensordot(coords, basis, 1), base))
+            return end - target
+
+        for _ in range(max_iter):
+            error = residual(coordinates)
+            if np.linalg.norm(error) <= tol * scale:
+                return gs.array(np.tensordot(coordinates, basis, 1))
+            step = 1e-6 * max(1.0, float(np.linalg.norm(coordinates)))
+            columns = []
+            for k in range(len(basis)):
+                shifted = coordinates.copy()
+                shifted[k] += step
+                columns.append((residual(shifted) - error).ravel() / step)
+            jacobian = np.stack(columns, axis=1)
+            update = np.linalg.lstsq(jacobian, -error.ravel(), rcond=None)[0]
+            coordinates = coordinates + update
+        raise GeodesicError(
+            f"log on M_{self.rank} did not converge in {max_iter} Newton iterations"
+        )
+
+
+def _chart_gradient(left, s, right, momentum, depth):
+    """Gradient at 0 of ``H`` in the graph chart of ``M_r`` at ``X = U S V^T``.
+
+    Chart ``(M, K, L) -> Q_U C Q_V^T`` with ``U~ = U + (I - U U^T) K``,
+    ``U~ = Q_U R_U^T`` (Cholesky of the Gram matrix), the same for ``V~``, and
+    core ``C = R_U^T (S + M) R_V``; ``H`` is evaluated in the SVD frame of ``C``.
+    Autograd (reverse mode), ``O((n + m) r^2 + n m r)``.
+    """
+    r = s.shape[0]
+
+    def hamiltonian(params):
+        core_shift, left_shift, right_shift = params
+        left_t = left + left_shift - left @ (left.T @ left_shift)
+        right_t = right + right_shift - right @ (right.T @ right_shift)
+        chol_left = anp.linalg.cholesky(left_t.T @ left_t)
+        chol_right = anp.linalg.cholesky(right_t.T @ right_t)
+        q_left = anp.linalg.solve(chol_left, left_t.T).T  # U~ R_U^{-T}
+        q_right = anp.linalg.solve(chol_right, right_t.T).T
+        core = chol_left.T @ (anp.diag(s) + core_shift) @ chol_right
+        p_core, sigma, q_core_t = anp.linalg.svd(core, full_matrices=False)
+        frame_left = q_left @ p_core
+        frame_right = q_right @ q_core_t.T
+        coefficients, null_coefficients = _coefficients(sigma, depth, anp)
+        times_right = momentum @ frame_right
+        rotated = frame_left.T @ times_right
+        left_normal = times_right - frame_left @ rotated
+        right_normal = momentum.T @ frame_left - frame_right @ rotated.T
+        return 0.5 * (
+            anp.sum(coefficients * rotated**2)
+            + anp.sum(null_coefficients * left_normal**2)
+            + anp.sum(null_coefficients * right_normal**2)
+        )
+
+    zero = (np.zeros((r, r)), np.zeros_like(left), np.zeros_like(right))
+    return autograd.grad(hamiltonian)(zero)
