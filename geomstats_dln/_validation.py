@@ -181,9 +181,8 @@ def as_size(value, name: str, function: str = "", minimum: int = 1) -> int:
     if not (np.isfinite(float(value)) and float(value).is_integer()):
         raise ValueError(f"{_where(function)}{name} must be an integer, got {value!r}")
     if value < minimum:
-        raise ValueError(
-            f"{_where(function)}{name} must be an integer >= {minimum}, got {value!r}"
-        )
+        bound = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{_where(function)}{name} must be {bound}, got {value!r}")
     return int(value)
 
 

@@ -533,9 +533,7 @@ def _banded_operator(parameters):
     gram_lower = lower @ _transpose(lower)  # W_k W_k^T
     gram_upper = _transpose(upper) @ upper  # W_{k+1}^T W_{k+1}
     diagonal = np.einsum("ab,kcd->kacbd", eye, gram_lower).reshape(blocks, size, size)
-    diagonal += np.einsum("kab,cd->kacbd", gram_upper, eye).reshape(
-        blocks, size, size
-    )
+    diagonal += np.einsum("kab,cd->kacbd", gram_upper, eye).reshape(blocks, size, size)
     coupling = -np.einsum("kba,kdc->kacbd", upper[:-1], upper[:-1]).reshape(
         blocks - 1, size, size
     )

@@ -28,6 +28,8 @@ import numpy as np
 
 import geomstats.backend as gs
 
+from geomstats_dln._validation import as_float_array, as_size, check_seed
+
 __all__ = [
     "Loss",
     "QuadraticLoss",
@@ -379,10 +381,9 @@ class MatrixSensingLoss(Loss):
 
 # ----------------------------------------------------------------- generators
 def _dims(n: int, m: int | None) -> tuple[int, int]:
+    # as_size refuses 2.5 (int() would silently truncate it to 2)
     m = n if m is None else m
-    if int(n) < 1 or int(m) < 1:
-        raise ValueError(f"matrix shape must be positive, got ({n}, {m})")
-    return int(n), int(m)
+    return as_size(n, "n"), as_size(m, "m")
 
 
 def low_rank_matrix(n: int, m: int | None = None, rank: int = 1, seed=None):
@@ -407,6 +408,8 @@ def low_rank_matrix(n: int, m: int | None = None, rank: int = 1, seed=None):
     matrix : array-like, shape=[n, m]
     """
     n, m = _dims(n, m)
+    rank = as_size(rank, "rank", "low_rank_matrix", minimum=-(2**62))
+    seed = check_seed(seed, "low_rank_matrix")
     if not 1 <= rank <= min(n, m):
         raise ValueError(
             f"rank must be in [1, min(n, m)] = [1, {min(n, m)}], got {rank}"
@@ -434,6 +437,8 @@ def random_mask(shape: tuple[int, int], fraction: float, seed=None):
     mask : array-like of bool, shape=[n, m]
     """
     n, m = _dims(*shape)
+    seed = check_seed(seed, "random_mask")
+    fraction = float(as_float_array(fraction, "fraction", "random_mask"))
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     count = round(fraction * n * m)
@@ -464,7 +469,7 @@ def completion_problem(
     ground_truth : array-like, shape=[n, m]
     """
     n, m = _dims(n, m)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "completion_problem"))
     truth = low_rank_matrix(n, m, rank, seed=rng)
     mask = random_mask((n, m), fraction, seed=rng)
     # why: hide the unobserved entries so the loss cannot leak the ground truth.

@@ -70,6 +70,7 @@ from geomstats_dln._spectral import (
     log_coefficient_derivatives,
     svd_frame,
 )
+from geomstats_dln._validation import as_finite_array, as_float_array, as_size
 
 __all__ = [
     "entropy",
@@ -85,9 +86,7 @@ __all__ = [
 
 
 def _check_dimension(dim) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim!r}")
-    return int(dim)
+    return as_size(dim, "dim", "orthogonal_group_volume")
 
 
 def log_orthogonal_group_volume(dim: int) -> float:
@@ -129,14 +128,16 @@ def orthogonal_group_volume(dim: int) -> float:
 
 
 def _check_square(point, what: str):
-    """Finite square matrices [..., d, d]: else ``ValueError``."""
+    """``point`` as finite real square matrices [..., d, d] (lists accepted,
+    autograd boxes kept): else ``TypeError`` / ``ValueError``."""
+    point = as_float_array(point, "point", what)
     raw = check_finite_matrix(point)
     if raw.shape[-1] != raw.shape[-2]:
         raise ValueError(
             f"{what} is defined for square end-to-end matrices (balanced networks "
             f"of equal widths), got shape {raw.shape}"
         )
-    return raw
+    return point
 
 
 def _upper_mask(dim: int):
@@ -206,7 +207,7 @@ def entropy(point, depth: int | float):
         Non-square, non-finite or rank-deficient input (naming the smallest
         singular value).
     """
-    _check_square(point, "the entropy")
+    point = _check_square(point, "the entropy")
     frame = svd_frame(point, depth)
     dim = point.shape[-1]
     pairs = gs.sum(gs.log(frame.coefficients) * _upper_mask(dim), axis=(-2, -1))
@@ -264,7 +265,7 @@ def entropy_gradient(point, depth: int | float):
     -------
     gradient : array-like, shape=[..., d, d]
     """
-    _check_square(point, "the entropy")
+    point = _check_square(point, "the entropy")
     return _gradient_in_frame(svd_frame(point, depth))
 
 
@@ -285,7 +286,7 @@ def entropy_riemannian_gradient(point, depth: int | float):
     -------
     gradient : array-like, shape=[..., d, d]
     """
-    _check_square(point, "the entropy")
+    point = _check_square(point, "the entropy")
     frame = svd_frame(point, depth)
     return apply_operator(frame, _gradient_in_frame(frame), 1.0)
 
@@ -310,6 +311,7 @@ def log_volume_density(point, depth: int | float):
     -------
     log_density : array-like, shape=[...]
     """
+    point = as_finite_array(point, "point", "log_volume_density", min_ndim=2)
     frame = svd_frame(point, depth)
     total = gs.sum(gs.log(frame.coefficients), axis=(-2, -1))
     extra = abs(point.shape[-1] - point.shape[-2])

@@ -10,7 +10,9 @@ and ``below_k = W_{k-1} ... W_1`` (empty products are the identity):
 - moments: ``G_k = W_k W_k^T - W_{k+1}^T W_{k+1}``, ``k = 1..N-1``, conserved by
   every gradient flow of a lifted loss (survey Thm 1a).
 
-All functions take plain arrays with leading batch axes.
+All functions take arrays (or lists) with leading batch axes. They are
+algebraic maps: a ``NaN`` entry propagates to the result as numpy propagates
+it, no error is raised.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from geomstats.geometry.base import VectorSpace
 from geomstats.geometry.euclidean import EuclideanMetric
 
 from geomstats_dln._spectral import _XP
-from geomstats_dln._validation import check_parameters
+from geomstats_dln._validation import as_float_array, as_size, check_parameters
 
 __all__ = [
     "DLNParameterSpace",
@@ -71,6 +73,7 @@ def partial_products(parameters):
     -------
     above, below : array-like, shape=[..., N, d, d]
     """
+    parameters = as_float_array(parameters, "parameters", "partial_products")
     _, dim = check_parameters(parameters)
     eye = gs.broadcast_to(gs.eye(dim), parameters.shape[:-3] + (dim, dim))
     above, below = _chains(parameters)
@@ -111,6 +114,9 @@ def end_to_end_and_lifted_gradient(euclidean_gradient_function, parameters):
     end_to_end : array-like, shape=[..., d, d]
     gradient : array-like, shape=[..., N, d, d]
     """
+    parameters = as_float_array(
+        parameters, "parameters", "end_to_end_and_lifted_gradient"
+    )
     depth, _ = check_parameters(parameters)
     above, below = _chains(parameters)
     top = parameters[..., depth - 1, :, :]
@@ -130,6 +136,7 @@ def end_to_end(parameters):
     -------
     end_to_end : array-like, shape=[..., d, d]
     """
+    parameters = as_float_array(parameters, "parameters", "end_to_end")
     depth, _ = check_parameters(parameters)
     product = parameters[..., 0, :, :]
     for k in range(1, depth):
@@ -145,6 +152,7 @@ def moments(parameters):
     moments : array-like, shape=[..., N-1, d, d]
         ``moments[k-1] = G_k``.
     """
+    parameters = as_float_array(parameters, "parameters", "moments")
     check_parameters(parameters)
     lower = parameters[..., :-1, :, :]
     upper = parameters[..., 1:, :, :]
@@ -166,6 +174,10 @@ def lifted_gradient(euclidean_gradient, parameters):
     -------
     gradient : array-like, shape=[..., N, d, d]
     """
+    parameters = as_float_array(parameters, "parameters", "lifted_gradient")
+    euclidean_gradient = as_float_array(
+        euclidean_gradient, "euclidean_gradient", "lifted_gradient"
+    )
     depth, _ = check_parameters(parameters)
     if depth == 1:  # L = E: broadcast E' against the batch of the parameters
         return gs.stack([euclidean_gradient + 0.0 * parameters[..., 0, :, :]], -3)
@@ -185,7 +197,10 @@ def differential(tangent_vec, parameters):
     -------
     image : array-like, shape=[..., d, d]
     """
-    if tuple(tangent_vec.shape[-3:]) != tuple(parameters.shape[-3:]):
+    parameters = as_float_array(parameters, "parameters", "differential")
+    tangent_vec = as_float_array(tangent_vec, "tangent_vec", "differential")
+    check_parameters(parameters)
+    if tuple(np.shape(tangent_vec)[-3:]) != tuple(parameters.shape[-3:]):
         layers = ", ".join(map(str, parameters.shape[-3:]))
         raise ValueError(
             f"tangent_vec must have shape [..., {layers}] like the parameters, "
@@ -227,10 +242,8 @@ class DLNParameterSpace(VectorSpace):
     """
 
     def __init__(self, dim: int, depth: int, equip: bool = True):
-        for name, value in (("dim", dim), ("depth", depth)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.width, self.depth = int(dim), int(depth)
+        self.width = as_size(dim, "dim", "DLNParameterSpace")
+        self.depth = as_size(depth, "depth", "DLNParameterSpace")
         super().__init__(shape=(self.depth, self.width, self.width), equip=equip)
 
     @staticmethod

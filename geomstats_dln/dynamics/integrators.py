@@ -25,6 +25,7 @@ from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
 __all__ = [
+    "StepSizeError",
     "Trajectory",
     "gradient_descent",
     "integrate",
@@ -114,6 +115,51 @@ def _rk4_step(field, state, step):
 
 def _euler_step(field, state, step):
     return state + step * field(state)
+
+
+class StepSizeError(FloatingPointError, ValueError):
+    """An integration failed because its time step was too large: the state blew
+    up, or drifted off the set the vector field is defined on (a balanced flow
+    whose balance defect grew). A ``ValueError`` too, for callers that catch
+    the field's own errors."""
+
+
+# A stage state this many times larger than the initial one has blown up: a
+# rank or balance error raised there is the integrator's, not the field's.
+BLOW_UP_FACTOR = 1e6
+
+
+class _GuardedField:
+    """The vector field, remembering the size of the last state it was given,
+    so that an error raised at a stage point can be blamed on the step."""
+
+    def __init__(self, field, initial_state):
+        self.field = field
+        self.initial_size = max(float(np.max(np.abs(initial_state))), 1e-300)
+        self.last_size = self.initial_size
+
+    def __call__(self, state):
+        self.last_size = float(np.max(np.abs(state)))
+        return self.field(state)
+
+    def explain(self, error, method, index, time, step):
+        """The error to raise for ``error`` raised during step ``index``."""
+        growth = self.last_size / self.initial_size
+        where = f"{method} step {index} (t = {time:g}, step {step:g})"
+        if not np.isfinite(growth) or growth > BLOW_UP_FACTOR:
+            return StepSizeError(
+                f"{where} blew up: a stage state reached max |y| = "
+                f"{self.last_size:.3e}, {growth:.1e} times the initial state; the "
+                "time step is too large (raise n_steps or use an adaptive method, "
+                f"rtol=...). The vector field said: {error}"
+            )
+        if "not balanced" in str(error):
+            return StepSizeError(
+                f"{where}: the balance defect of a stage state exceeded the "
+                "field's tolerance; the step is too coarse for the balanced flow "
+                f"(raise n_steps or use rtol=...). The vector field said: {error}"
+            )
+        return None
 
 
 def _as_velocity(field, shape):
@@ -233,13 +279,22 @@ def _integrate_fixed(
     step_function = _rk4_step if method == "rk4" else _euler_step
     step = t_final / n_steps
     times, states = [0.0], [state]
+    guarded = _GuardedField(field, state)
     for index in tqdm(range(1, n_steps + 1), disable=not progress, desc=method):
-        with np.errstate(over="ignore", invalid="ignore"):  # reported below
-            state = step_function(field, state, step)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                state = step_function(guarded, state, step)
+        except ValueError as error:
+            if index == 1 and guarded.last_size == guarded.initial_size:
+                raise  # the initial state itself was refused
+            explained = guarded.explain(error, method, index, index * step, step)
+            if explained is None:
+                raise
+            raise explained from error
         if not np.all(np.isfinite(state)):
-            raise FloatingPointError(
+            raise StepSizeError(
                 f"{method} produced non-finite values at step {index} "
-                f"(t = {index * step:g}); reduce the step size"
+                f"(t = {index * step:g}): it blew up; reduce the step size"
             )
         if index % record_every == 0 or index == n_steps:
             times.append(index * step)

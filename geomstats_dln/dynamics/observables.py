@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomstats_dln._validation import as_finite_array
 from geomstats_dln.parameters import end_to_end, moments
 
 __all__ = [
@@ -19,8 +20,13 @@ __all__ = [
 
 
 def singular_values(matrix) -> np.ndarray:
-    """Singular values of ``matrix`` [..., n, m], decreasing."""
-    return np.linalg.svd(np.asarray(matrix, dtype=float), compute_uv=False)
+    """Singular values of ``matrix`` [..., n, m], decreasing.
+
+    Refuses non-finite input (LAPACK's SVD loops on inf; with NaN the
+    effective rank came out 0).
+    """
+    matrix = as_finite_array(matrix, "matrix", "singular_values", min_ndim=2)
+    return np.linalg.svd(np.asarray(matrix), compute_uv=False)
 
 
 def effective_rank(matrix) -> np.ndarray:
