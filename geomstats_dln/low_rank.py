@@ -343,8 +343,8 @@ class FixedRankEndToEndMatrices(Manifold):
         self._check_shape(vector, "vector")
         frame = self.frame(base_point)
         normal = vector - tangent_matrix(frame, tangent_components(frame, vector))
-        size = gs.maximum(gs.max(gs.abs(vector), axis=(-2, -1)), 1.0)
-        return gs.max(gs.abs(normal), axis=(-2, -1)) <= atol * size
+        size = gs.maximum(gs.amax(gs.abs(vector), axis=(-2, -1)), 1.0)
+        return gs.amax(gs.abs(normal), axis=(-2, -1)) <= atol * size
 
     def to_tangent(self, vector: ArrayLike, base_point: ArrayLike) -> ArrayLike:
         """Orthogonal (Frobenius) projection onto ``T_X M_r``:
