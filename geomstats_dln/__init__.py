@@ -69,6 +69,14 @@ from geomstats_dln.losses import (  # noqa: E402
     QuadraticLoss,
     RegressionLoss,
 )
+from geomstats_dln.low_rank import (  # noqa: E402
+    FixedRankDLNMetric,
+    FixedRankEndToEndMatrices,
+)
+from geomstats_dln.low_rank_balanced import (  # noqa: E402
+    LowRankBalancedManifold,
+    low_rank_center,
+)
 from geomstats_dln.orbit_entropy import (  # noqa: E402
     entropy,
     entropy_gradient,
@@ -96,10 +104,13 @@ __all__ = [
     "DLNParameterSpace",
     "EndToEndMatrices",
     "Fiber",
+    "FixedRankDLNMetric",
+    "FixedRankEndToEndMatrices",
     "FrobeniusRegularizer",
     "GLAction",
     "GaugeAction",
     "GeodesicError",
+    "LowRankBalancedManifold",
     "MatrixCompletionLoss",
     "MatrixSensingLoss",
     "MomentRegularizer",
@@ -130,6 +141,7 @@ __all__ = [
     "lifted_gradient",
     "log_volume_density",
     "losses",
+    "low_rank_center",
     "moment_differential",
     "moments",
     "orbit_basis",

@@ -30,6 +30,12 @@ from geomstats_dln.dynamics.free_energy import (
 )
 from geomstats_dln.dynamics.initializers import INITIALIZERS, initialize
 from geomstats_dln.dynamics.integrators import Trajectory, gradient_descent, integrate
+from geomstats_dln.dynamics.low_rank_flows import (  # noqa: F401
+    factored_end_to_end,
+    factored_gradient_field,
+    factorize,
+    fixed_rank_gradient_field,
+)
 from geomstats_dln.dynamics.observables import (
     effective_rank,
     layer_norms,
