@@ -50,6 +50,7 @@ Its Gibbs density w.r.t. Lebesgue measure is
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -59,8 +60,11 @@ from geomstats_dln._spectral import (
     svd_frame,
 )
 from geomstats_dln._validation import (
+    as_finite_array,
+    as_size,
     check_balanced,
     check_parameters,
+    check_seed,
 )
 from geomstats_dln.dynamics._sde import (
     LEVELS,
@@ -93,7 +97,7 @@ from geomstats_dln.dynamics.langevin_downstairs import (
     noise_induced_drift,
     rle_drift,
 )
-from geomstats_dln.dynamics.langevin_upstairs import _upstairs_step
+from geomstats_dln.dynamics.langevin_upstairs import UpstairsReport, _upstairs_step
 from geomstats_dln.dynamics.sde_examples import (
     dyson_brownian_motion,
     dyson_eigenvalue_sde,
@@ -135,9 +139,13 @@ def rle_step(
     observable_noise: float = 1.0,
     scheme: str = "euler_maruyama",
     retraction: str = "normal",
+    max_substeps: int = 1024,
 ):
     """One step of :func:`simulate_rle` (same arguments; ``state`` is ``X``
-    [..., d, d] downstairs and a balanced ``W`` [..., N, d, d] upstairs)."""
+    [..., d, d] downstairs and a balanced ``W`` [..., N, d, d] upstairs).
+
+    Upstairs, a path whose step fails is repeated with up to ``max_substeps``
+    Brownian-bridge substeps; ``RuntimeError`` if even that fails."""
     _check_choice(level, "level", LEVELS)
     _check_choice(scheme, "scheme", SCHEMES)
     _check_choice(retraction, "retraction", RETRACTIONS)
@@ -148,14 +156,26 @@ def rle_step(
     observable_noise = _check_strength(observable_noise, "observable_noise")
     if loss is not None:
         _check_loss(loss)
-    rng = _rng(rng)
-    state = np.asarray(state, dtype=float)
+    rng = _rng(check_seed(rng, "rle_step"))
+    max_substeps = as_size(max_substeps, "max_substeps", "rle_step")
+    state = np.asarray(as_finite_array(state, "state", "rle_step", min_ndim=2))
     if level == "downstairs":
         return _downstairs_step(
             loss, state, depth, beta, dt, rng, gauge_noise, observable_noise, scheme
         )
+    check_parameters(state, "state")
+    check_balanced(state, function="rle_step")
     return _upstairs_step(
-        loss, state, beta, dt, rng, gauge_noise, observable_noise, scheme, retraction
+        loss,
+        state,
+        beta,
+        dt,
+        rng,
+        gauge_noise,
+        observable_noise,
+        scheme,
+        retraction,
+        max_substeps=max_substeps,
     )
 
 
@@ -174,6 +194,7 @@ def simulate_rle(
     retraction: str = "normal",
     progress: bool = False,
     record_every: int | None = None,
+    max_substeps: int = 1024,
 ):
     r"""Riemannian Langevin equation of the DLN, downstairs or upstairs (MATH §7).
 
@@ -191,6 +212,16 @@ def simulate_rle(
       the fiber of ``X_0`` with :func:`~geomstats_dln.balanced.center`.
 
     Both levels give the same law of ``X`` (tested with a two-sample KS test).
+
+    Upstairs, a path whose step fails (the retraction's Newton iteration does
+    not converge, typically when ``X`` nears the boundary of the full-rank
+    set) repeats that step alone in up to ``max_substeps`` Brownian-bridge
+    substeps (:mod:`~geomstats_dln.dynamics.langevin_upstairs`); the other paths
+    are not affected. A path that fails even then is frozen at its last state.
+    The Trajectory's ``info`` reports ``refined_steps``, ``refined_paths``,
+    ``max_substeps_used``, ``retraction_failures`` and ``failed_paths`` (flat
+    path indices); without ``record_every`` a ``RuntimeWarning`` names failed
+    paths.
 
     Parameters
     ----------
@@ -222,6 +253,9 @@ def simulate_rle(
         ``None``: return the final points; otherwise a
         :class:`~geomstats_dln.dynamics.integrators.Trajectory` with the
         ``singular_values`` of ``X`` (and ``moment_norm`` upstairs).
+    max_substeps : int
+        Upstairs: most substeps one step of one path may be split into
+        (rounded down to a power of two).
 
     Returns
     -------
@@ -241,7 +275,13 @@ def simulate_rle(
     observable_noise = _check_strength(observable_noise, "observable_noise")
     if loss is not None:
         _check_loss(loss)
-    state = np.asarray(initial_points, dtype=float).copy()
+    seed = check_seed(seed, "simulate_rle")
+    max_substeps = as_size(max_substeps, "max_substeps", "simulate_rle")
+    # finite before any SVD or Newton iteration (an inf hung the upstairs RLE)
+    state = np.array(
+        as_finite_array(initial_points, "initial_points", "simulate_rle", 2),
+        dtype=float,
+    )
     if level == "downstairs":
         check_finite_matrix(state)
         _square(state, "the RLE")
@@ -262,6 +302,8 @@ def simulate_rle(
     rng = _rng(seed)
     dt = t_final / n_steps
     states, times = [state], [0.0]
+    report = UpstairsReport()
+    frozen = np.zeros(int(np.prod(state.shape[:-3])), dtype=bool)
     for index in _progress(n_steps, progress, f"RLE {level}"):
         if level == "downstairs":
             state = _downstairs_step(
@@ -278,12 +320,24 @@ def simulate_rle(
                 observable_noise,
                 scheme,
                 retraction,
+                max_substeps=max_substeps,
+                report=report,
+                frozen=frozen,
+                step_index=index,
             )
         if record_every is not None and (
             (index + 1) % record_every == 0 or index + 1 == n_steps
         ):
             states.append(state)
             times.append((index + 1) * dt)
+    if report.failed_paths:
+        warnings.warn(
+            f"upstairs RLE: {len(report.failed_paths)} path(s) frozen after "
+            f"failing with {max_substeps} substeps: "
+            f"{sorted(report.failed_paths)[:10]} (flat indices)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if record_every is None:
         return state
     if level == "downstairs":
@@ -304,4 +358,7 @@ def simulate_rle(
         "gauge_noise": gauge_noise,
         "observable_noise": observable_noise,
     }
+    if level == "upstairs":
+        info.update(report.as_info())
+        info["max_substeps"] = max_substeps
     return _finish(states, times, record_every, observables, info)
