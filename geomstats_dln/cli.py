@@ -123,5 +123,52 @@ def report(output: Path, seed: int, quick: bool) -> None:
     click.echo(str(path))
 
 
+@main.command()
+@click.argument("ensemble", type=click.Path(path_type=Path))
+@click.option(
+    "--depth-metric",
+    type=click.IntRange(min=1),
+    default=None,
+    help="N of the metric g^N (default: the networks' depth).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dln-analysis"),
+    show_default=True,
+    help="Folder for analysis.md and the figures (created if absent).",
+)
+@click.option(
+    "--clusters",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="k-medoids clusters per determinant component.",
+)
+@click.option("--n-jobs", type=int, default=None, help="joblib workers for distances.")
+def analyze(
+    ensemble: Path,
+    depth_metric: int | None,
+    output: Path,
+    clusters: int,
+    n_jobs: int | None,
+) -> None:
+    """Statistics modulo the gauge of ENSEMBLE.npz: write OUTPUT/analysis.md."""
+    from geomstats_dln.analysis import analyze_ensemble
+
+    try:
+        path = analyze_ensemble(
+            ensemble,
+            output,
+            depth_metric=depth_metric,
+            n_clusters=clusters,
+            n_jobs=n_jobs,
+        )
+    except (ValueError, OSError) as exc:
+        raise ReportInputError(_one_line(str(exc))) from exc
+    click.echo(str(path))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
