@@ -65,7 +65,11 @@ from geomstats_dln._spectral import (
     check_full_rank,
 )
 
-__all__ = ["DLNConnectionMixin", "christoffel_contraction"]
+__all__ = [
+    "DLNConnectionMixin",
+    "christoffel_contraction",
+    "riemannian_hessian_in_frame",
+]
 
 # Largest n * m for which christoffels() builds the dense [dim, dim, dim] array.
 _MAX_CHRISTOFFEL_DIM = 144
@@ -113,6 +117,23 @@ def _frame_contraction(frame, v, w):
 def _frame_operator_derivative(frame, direction, covector):
     """``U^T dA_X[D](C) V`` from rotated ``direction``, ``covector``."""
     return _operator_derivative_rotated(frame, direction, covector)
+
+
+def riemannian_hessian_in_frame(frame, gradient, hessian_vec, tangent_vec):
+    """``dA_X[xi](E') + A_X(E''[xi]) + Gamma_X(xi, A_X(E'))`` in a given frame.
+
+    ``frame`` is the SVD frame of ``X`` (``_spectral._full_frame``), so that
+    callers evaluating many Hessian-vector products at one point (a trust-region
+    inner solver) pay for one SVD.
+    """
+    g, h, xi = (_rotate(frame, array) for array in (gradient, hessian_vec, tangent_vec))
+    a = frame.coefficients
+    rotated = (
+        _frame_operator_derivative(frame, xi, g)
+        + a * h
+        + _frame_contraction(frame, xi, a * g)
+    )
+    return _unrotate(frame, rotated)
 
 
 def christoffel_contraction(
@@ -331,14 +352,7 @@ class DLNConnectionMixin:
             check_full_rank(point)
             return gs.array(hessian_vec)
         frame = _full_frame(point, self.depth)
-        g, h, xi = (_rotate(frame, array) for array in (gradient, hessian_vec, vec))
-        a = frame.coefficients
-        rotated = (
-            _frame_operator_derivative(frame, xi, g)
-            + a * h
-            + _frame_contraction(frame, xi, a * g)
-        )
-        return gs.array(_unrotate(frame, rotated))
+        return gs.array(riemannian_hessian_in_frame(frame, gradient, hessian_vec, vec))
 
     # ------------------------------------------------------ parallel transport
     def parallel_transport(
