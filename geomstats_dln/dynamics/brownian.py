@@ -65,6 +65,7 @@ import math
 
 import numpy as np
 
+import geomstats.backend as gs
 from geomstats.geometry.euclidean import Euclidean
 from geomstats.geometry.riemannian_metric import RiemannianMetric
 
@@ -75,6 +76,7 @@ from geomstats_dln._spectral import (
     operator_derivative,
     svd_frame,
 )
+from geomstats_dln._validation import as_finite_array, as_size
 from geomstats_dln.dynamics._sde import (
     _as_matrix,
     _brownian_weights,
@@ -312,13 +314,57 @@ def entry_coordinates_space(n: int, depth: int | float = 3, m: int | None = None
     return space
 
 
+class _CheckedBrownianMotion:
+    """geomstats' ``BrownianMotion`` whose steps are checked: real and finite.
+
+    geomstats takes ``sqrtm`` of the cometric ``A_X`` at every step; near a
+    singular ``X`` rounding makes it indefinite and the path turns complex
+    (then silently continues). Here such a step raises ``ValueError`` naming
+    the step and the smallest singular value of the point it started from.
+    """
+
+    def __init__(self, space):
+        from geomstats.distributions.brownian_motion import BrownianMotion
+
+        self._motion = BrownianMotion(space)
+        self.space = space
+        self._shape = space.metric.matrix_shape
+
+    def _step(self, step_size, current_point):
+        return self._motion._step(step_size, current_point)
+
+    def sample_path(self, end_time, n_steps, initial_point):
+        """:meth:`BrownianMotion.sample_path`, refusing complex or non-finite
+        steps (see the class docstring)."""
+        end_time = _check_positive(end_time, "end_time")
+        n_steps = as_size(n_steps, "n_steps", "sample_path")
+        point = as_finite_array(initial_point, "initial_point", "sample_path", 1)
+        step_size = end_time / n_steps
+        paths = [gs.array(point)]
+        for index in range(1, n_steps):
+            new = self._step(step_size, paths[-1])
+            plain = np.asarray(new)
+            if np.iscomplexobj(plain) or not np.all(np.isfinite(plain)):
+                start = np.asarray(paths[-1]).reshape(self._shape)
+                s_min = float(np.linalg.svd(start, compute_uv=False)[-1])
+                raise ValueError(
+                    f"geomstats' BrownianMotion left the real full-rank matrices at "
+                    f"step {index} (t = {index * step_size:g}): the step from a point "
+                    f"with smallest singular value {s_min:.3e} came out "
+                    f"{'complex' if np.iscomplexobj(plain) else 'non-finite'} "
+                    "(sqrtm of a numerically indefinite cometric); use "
+                    "simulate_brownian, which stays real"
+                )
+            paths.append(new)
+        return gs.stack(paths)
+
+
 def geomstats_brownian_motion(n: int, depth: int | float = 3, m: int | None = None):
     """geomstats' ``BrownianMotion`` on :func:`entry_coordinates_space`.
 
     Its paths are Brownian motion on ``(M_d, g^N)`` at ``beta = 2`` in the
     flattened entry coordinates; see the module docstring for the time change
-    to other temperatures.
+    to other temperatures. ``sample_path`` refuses steps that come out
+    complex or non-finite near singular matrices (``ValueError``).
     """
-    from geomstats.distributions.brownian_motion import BrownianMotion
-
-    return BrownianMotion(entry_coordinates_space(n, depth, m))
+    return _CheckedBrownianMotion(entry_coordinates_space(n, depth, m))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomstats_dln._validation import check_parameters
+from geomstats_dln._validation import as_parameters, check_parameters, check_seed
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
 from geomstats_dln.dynamics.integrators import Trajectory, _evaluate_observables
 from geomstats_dln.dynamics.observables import moment_norm
@@ -275,8 +275,10 @@ def regularized_langevin(
     for name, value in (("n_steps", n_steps), ("record_every", record_every)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value}")
-    state = _as_parameters(initial_state).copy()
-    rng = np.random.default_rng(seed)
+    state = np.array(
+        as_parameters(initial_state, "initial_state", "regularized_langevin")
+    )
+    rng = np.random.default_rng(check_seed(seed, "regularized_langevin"))
     step = t_final / n_steps
     noise = np.sqrt(2.0 * step / beta) if np.isfinite(beta) else 0.0
     times, states = [0.0], [state]
@@ -287,6 +289,17 @@ def regularized_langevin(
                 lifted_gradient(loss.gradient(end_to_end(state)), state)
             )
         state = state + step * drift + noise * rng.standard_normal(state.shape)
+        finite = np.all(np.isfinite(state), axis=(-3, -2, -1))
+        if not np.all(finite):
+            # why: a diverging path used to come back as NaN without a word
+            bad = np.argwhere(~np.atleast_1d(finite))
+            paths = [tuple(int(i) for i in row) for row in bad[:5]]
+            named = str(paths) if state.ndim > 3 else "(the only path)"
+            raise FloatingPointError(
+                f"regularized_langevin: path(s) {named} became non-finite at step "
+                f"{index} (t = {index * step:g}); the step {step:g} is too large "
+                f"for kappa = {kappa:g} and this loss (raise n_steps)"
+            )
         if index % record_every == 0 or index == n_steps:
             times.append(index * step)
             states.append(state)

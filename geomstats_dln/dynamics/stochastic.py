@@ -126,6 +126,24 @@ __all__ = [
 ]
 
 
+# Each upstairs step inverts one dense Jacobian of the (N-1) d (d+1)/2 balance
+# constraints per path: beyond this many it takes seconds per step.
+MAX_UPSTAIRS_CONSTRAINTS = 300
+
+
+def _check_upstairs_size(depth: int, width: int, function: str) -> None:
+    n_constraints = (depth - 1) * width * (width + 1) // 2
+    if n_constraints > MAX_UPSTAIRS_CONSTRAINTS:
+        raise ValueError(
+            f"{function}: the upstairs RLE at depth {depth} and width {width} has "
+            f"{n_constraints} balance constraints (more than "
+            f"{MAX_UPSTAIRS_CONSTRAINTS}); its retraction inverts a dense "
+            "Jacobian of that size per path and step, seconds per step. The "
+            "downstairs RLE (level='downstairs') has the same law of X and costs "
+            "one SVD per step at any depth"
+        )
+
+
 # ------------------------------------------------------------------ drivers
 def rle_step(
     loss,
@@ -163,7 +181,8 @@ def rle_step(
         return _downstairs_step(
             loss, state, depth, beta, dt, rng, gauge_noise, observable_noise, scheme
         )
-    check_parameters(state, "state")
+    network_depth, width = check_parameters(state, "state")
+    _check_upstairs_size(network_depth, width, "rle_step")
     check_balanced(state, function="rle_step")
     return _upstairs_step(
         loss,
@@ -289,11 +308,12 @@ def simulate_rle(
     else:
         if depth == math.inf:
             raise ValueError("the upstairs RLE needs a finite depth")
-        network_depth, _ = check_parameters(state)
+        network_depth, width = check_parameters(state)
         if network_depth != depth:
             raise ValueError(
                 f"initial_points have {network_depth} layers but depth={depth}"
             )
+        _check_upstairs_size(depth, width, "simulate_rle")
         check_balanced(state)
     if loss is not None and tuple(loss.shape) != state.shape[-2:]:
         raise ValueError(
