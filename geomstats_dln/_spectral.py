@@ -75,6 +75,10 @@ _XP = anp if gs.__name__.endswith("autograd") else np
 # two expm1 per pair, and exact); beyond it, as an expm1 ratio.
 _SUM_FORM_MAX_DEPTH = 12
 
+# Above this finite depth the geodesic force uses the tensors of second divided
+# differences (cost independent of N) instead of sums over the N layers.
+KERNEL_MIN_DEPTH = 16
+
 # Relative width below which a triple of nodes is treated by Opitz' formula.
 _TRIPLE_WIDTH = 1e-3
 
@@ -552,9 +556,30 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
     if depth == math.inf:
         coefficients = dln_coefficients(s, s, depth, np)
         x = power_coordinates(s, depth, np)
-        kernel = _kernel(x, x, coefficients, depth)
+        kernel = _kernel(x, coefficients, depth)
         return _FullFrame(
             coefficients=coefficients, kernel_left=kernel, kernel_right=kernel, **frame
+        )
+    if depth > KERNEL_MIN_DEPTH:
+        # Deep networks: the tensors of second divided differences cost O(d^3)
+        # whatever N, where the sums over q cost O(N d^3).
+        x_left = pad_left ** (2.0 / depth)
+        a_left = dln_coefficients(pad_left, pad_left, depth, np)
+        kernel_left = _kernel(x_left, a_left, depth, pad_right ** (2.0 / depth))
+        if n == m:
+            return _FullFrame(
+                coefficients=a_left,
+                kernel_left=kernel_left,
+                kernel_right=kernel_left,
+                **frame,
+            )
+        x_right = pad_right ** (2.0 / depth)
+        a_right = dln_coefficients(pad_right, pad_right, depth, np)
+        return _FullFrame(
+            coefficients=dln_coefficients(pad_left, pad_right, depth, np),
+            kernel_left=kernel_left,
+            kernel_right=_kernel(x_right, a_right, depth, x_left),
+            **frame,
         )
     x_left = pad_left ** (2.0 / depth)
     table_left = _homogeneous_table(x_left, depth)
@@ -623,8 +648,15 @@ def _power_divided_differences(table, has_null=True):
     return gammas
 
 
-def _kernel(x_same, x_other, same, depth):
-    """``f[x_i, x_k, y_j] / a(x_i, x_k)`` (``same = a(x_i, x_k)``), square only."""
+def _kernel(x_same, same, depth, x_other=None):
+    """``f[x_i, x_k, y_j] / a(x_i, x_k)`` (``same = a(x_i, x_k)``) [..., n, n, m].
+
+    ``y = x_other`` (default ``x_same``, the square case) are the power
+    coordinates of the other side; zero where ``a(x_i, x_k) = 0`` (null-null
+    block of a rectangular point, never used).
+    """
+    if x_other is None:
+        x_other = x_same
     third = second_divided_difference(
         x_same[..., :, None, None],
         x_same[..., None, :, None],
@@ -666,7 +698,7 @@ def _diag_times(frame: _FullFrame, matrix):
 def _hamiltonian_gradient_rotated(frame: _FullFrame, p):
     """``U^T (dH/dX) V = 2 (K_B S + S K_C)`` in the frame (``p = U^T P V``)."""
     # K_B[i,k] = 1/2 sum_j D[i,k,j] P_ij P_kj; K_C[j,l] = 1/2 sum_i D'[j,l,i] P_ij P_il
-    if frame.depth == math.inf:
+    if frame.kernel_left is not None:
         k_left = 0.5 * np.einsum("...ikj,...ij,...kj->...ik", frame.kernel_left, p, p)
         k_right = 0.5 * np.einsum("...jli,...ij,...il->...jl", frame.kernel_right, p, p)
     else:
@@ -696,7 +728,7 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
     v_t = _transpose(v)
     d_left = _transpose(_diag_times(frame, v_t)) + _diag_times(frame, v_t)  # U^T dB U
     d_right = _times_diag(frame, v_t) + _transpose(_times_diag(frame, v_t))  # V^T dC V
-    if frame.depth == math.inf:
+    if frame.kernel_left is not None:
         rotated = np.einsum("...ikj,...ik,...kj->...ij", frame.kernel_left, d_left, p)
         return rotated + np.einsum(
             "...jli,...il,...lj->...ij", frame.kernel_right, p, d_right
@@ -709,6 +741,15 @@ def _operator_derivative_rotated(frame: _FullFrame, v, p):
         p @ (frame.gammas_right[1:] * d_right)
     )
     return np.sum(left_terms + right_terms, axis=0)
+
+
+def _lean(point, depth) -> bool:
+    """One square matrix at a depth served by the sums over layers."""
+    return (
+        point.ndim == 2
+        and point.shape[0] == point.shape[1]
+        and depth <= KERNEL_MIN_DEPTH
+    )
 
 
 def _square_frame(point, depth, rank_rtol):
@@ -786,7 +827,7 @@ def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):
     """
     depth = check_depth(depth)
     point = np.asarray(point, dtype=float)
-    if point.ndim == 2 and point.shape[0] == point.shape[1] and depth != math.inf:
+    if _lean(point, depth):
         return square_operator_and_hamiltonian_gradient(
             point, np.asarray(momentum, dtype=float), depth, rank_rtol
         )
@@ -808,7 +849,7 @@ def lower_index(point, tangent_vec, depth: int | float):
     depth = check_depth(depth)
     point = np.asarray(point, dtype=float)
     tangent_vec = np.asarray(tangent_vec, dtype=float)
-    if point.ndim == 2 and point.shape[0] == point.shape[1] and depth != math.inf:
+    if _lean(point, depth):
         left, _, right_t, _, table = _square_frame(point, depth, None)
         return left @ ((left.T @ tangent_vec @ right_t.T) / table[-1]) @ right_t
     frame = _full_frame(point, depth)
@@ -883,7 +924,7 @@ def geodesic_acceleration(
     """
     depth = check_depth(depth)
     point = np.asarray(point, dtype=float)
-    if point.ndim == 2 and point.shape[0] == point.shape[1] and depth != math.inf:
+    if _lean(point, depth):
         return _square_geodesic_acceleration(
             point, np.asarray(velocity, dtype=float), depth, rank_rtol
         )

@@ -27,7 +27,9 @@ from geomstats.geometry.base import VectorSpaceOpenSet
 from geomstats.geometry.matrices import Matrices
 from geomstats.geometry.riemannian_metric import RiemannianMetric
 
+from geomstats_dln._shooting import LogFailure, solve_log
 from geomstats_dln._spectral import (
+    KERNEL_MIN_DEPTH,
     apply_operator,
     check_depth,
     check_finite_matrix,
@@ -48,6 +50,21 @@ class GeodesicError(RuntimeError):
     """A geodesic could not be computed (boundary reached, shooting diverged)."""
 
 
+def _check_errors(errors):
+    if errors not in ("raise", "nan"):
+        raise ValueError(f'errors must be "raise" or "nan", got {errors!r}')
+    return errors
+
+
+def _unravel(index, shape):
+    batch = shape[:-2]
+    return (
+        tuple(int(i) for i in np.unravel_index(index, batch))
+        if len(batch) > 1
+        else index
+    )
+
+
 class EndToEndMatrices(VectorSpaceOpenSet):
     r"""Full-rank real ``n x m`` matrices, the end-to-end matrices of a DLN.
 
@@ -64,18 +81,44 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         Depth ``N`` of the network whose metric ``g^N`` equips the space.
     equip : bool
         Equip the space with ``DLNMetric(depth)``.
+    component : {None, +1, -1}
+        Square matrices only: restrict to the determinant component
+        ``sign(det X) = component``. The invertible matrices have two
+        components that no curve of invertible matrices joins (``dist = inf``
+        between them), and ``X -> X D``, ``D = diag(-1, 1, ..., 1)``, is an
+        isometry of ``g^N`` exchanging them. Statistics (means, clusters,
+        principal components) make sense within one component: a space with
+        a component makes :meth:`belongs`, :meth:`random_point` and
+        :meth:`projection` respect it.
     """
 
     def __init__(
-        self, n: int, m: int | None = None, depth: int | float = 2, equip: bool = True
+        self,
+        n: int,
+        m: int | None = None,
+        depth: int | float = 2,
+        equip: bool = True,
+        component: int | None = None,
     ):
         m = n if m is None else m
         for name, value in (("n", n), ("m", m)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be a positive integer, got {value!r}")
+            if value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.n, self.m = int(n), int(m)
         self.rank = min(self.n, self.m)
         self.depth = check_depth(depth)
+        if component is not None:
+            if self.n != self.m:
+                raise ValueError(
+                    "component applies to square matrices only (rectangular "
+                    f"full-rank {self.n} x {self.m} matrices form one component)"
+                )
+            if isinstance(component, bool) or component not in (1, -1):
+                raise ValueError(f"component must be None, +1 or -1, got {component!r}")
+            component = int(component)
+        self.component = component
         super().__init__(
             dim=self.n * self.m, embedding_space=Matrices(self.n, self.m), equip=equip
         )
@@ -112,7 +155,12 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         # Non-finite points are replaced before the SVD (which would fail on them).
         safe = gs.where(finite[..., None, None], point, gs.eye(self.n, self.m))
         s = gs.linalg.svd(safe, compute_uv=False)
-        return gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
+        belongs = gs.logical_and(s[..., -1] > atol * s[..., 0], finite)
+        if self.component is not None:
+            belongs = gs.logical_and(
+                belongs, gs.sign(gs.linalg.det(safe)) == self.component
+            )
+        return belongs
 
     def projection(self, point: ArrayLike) -> ArrayLike:
         """Regularize to full rank: singular values floored at ``2 atol max(s_max, 1)``.
@@ -125,9 +173,20 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         left, s, right_t = gs.linalg.svd(point, full_matrices=False)
         # Twice the threshold of ``belongs``, so that projected points belong.
         floor = 2.0 * gs.atol * gs.maximum(s[..., :1], 1.0)
-        regularized = gs.matmul(
-            left * gs.where(s < floor, floor, s)[..., None, :], right_t
-        )
+        s = gs.where(s < floor, floor, s)
+        if self.component is not None:
+            # The other component's nearest points: flip the smallest singular
+            # value (X - 2 s_r u_r v_r^T changes the sign of det at least cost).
+            wrong = gs.sign(gs.linalg.det(point)) != self.component
+            flip = gs.concatenate(
+                [
+                    gs.ones(s.shape[:-1] + (s.shape[-1] - 1,)),
+                    -gs.ones(s.shape[:-1] + (1,)),
+                ],
+                axis=-1,
+            )
+            s = gs.where(wrong[..., None], s * flip, s)
+        regularized = gs.matmul(left * s[..., None, :], right_t)
         return gs.where(self.belongs(point)[..., None, None], point, regularized)
 
     def random_point(self, n_samples: int = 1, bound: float = 1.0) -> ArrayLike:
@@ -138,6 +197,15 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         size = (self.n, self.m) if n_samples == 1 else (n_samples, self.n, self.m)
         for _ in range(100):
             sample = bound * gs.random.normal(size=size)
+            if self.component is not None:
+                # X -> X D (first column negated) exchanges the components.
+                wrong = gs.sign(gs.linalg.det(sample)) != self.component
+                column = gs.where(
+                    wrong[..., None], -sample[..., :, 0], sample[..., :, 0]
+                )
+                sample = gs.concatenate(
+                    [column[..., None], sample[..., :, 1:]], axis=-1
+                )
             if gs.all(self.belongs(sample)):
                 return sample
         raise RuntimeError("could not draw full-rank matrices")  # pragma: no cover
@@ -355,7 +423,9 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         )
         return velocity, -gradient
 
-    def _integrate(self, points, momenta, times, rtol=None):
+    def _integrate(
+        self, points, momenta, times, rtol=None, max_evaluations=None, info=None
+    ):
         """Integrate the Hamiltonian flow of a flat batch [k, n, m] to ``times``.
 
         The first-order (X, P) form is used rather than :meth:`geodesic_equation`
@@ -366,6 +436,8 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         touch zero and come back) and would silently leave ``M_d``.
         """
         rtol = self.rtol if rtol is None else rtol
+        if max_evaluations is None:
+            max_evaluations = self.max_evaluations
         shape = points.shape
         # A single problem is integrated as a 2-D matrix: the force has a lean
         # path for one square matrix.
@@ -381,16 +453,20 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
 
         evaluations = 0
         field = operator_and_hamiltonian_gradient
-        if len(field_shape) == 2 and shape[-1] == shape[-2] and self.depth != math.inf:
+        if (
+            len(field_shape) == 2
+            and shape[-1] == shape[-2]
+            and self.depth <= KERNEL_MIN_DEPTH
+        ):
             field = square_operator_and_hamiltonian_gradient  # skip the dispatch
         signs = np.concatenate([np.ones(size), -np.ones(size)])  # (X', P') = (A P, -dH)
 
         def vector_field(_, y):
             nonlocal evaluations
             evaluations += 1
-            if evaluations > self.max_evaluations:
+            if evaluations > max_evaluations:
                 raise ValueError(
-                    f"more than {self.max_evaluations} evaluations of the geodesic "
+                    f"more than {max_evaluations} evaluations of the geodesic "
                     "equation (is the geodesic approaching rank-deficient matrices?)"
                 )
             velocity, gradient = field(
@@ -432,6 +508,8 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
             ) from error
         if not success:
             raise GeodesicError(f"geodesic integration failed: {message}")
+        if info is not None:
+            info["evaluations"] = evaluations
         return states[:, :size].reshape((len(times),) + shape)
 
     def _prepare(self, tangent_vec, base_point, vector_name="tangent_vec"):
@@ -563,105 +641,85 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
 
         return path
 
-    def log(self, point: ArrayLike, base_point: ArrayLike) -> ArrayLike:
-        r"""Riemannian logarithm (MATH §3): damped Newton shooting on ``V -> exp_X(V)``.
+    def log(
+        self, point: ArrayLike, base_point: ArrayLike, errors: str = "raise"
+    ) -> ArrayLike:
+        r"""Riemannian logarithm (MATH §3): globalized Newton shooting on
+        ``V -> exp_X(V)`` (:mod:`geomstats_dln._shooting`).
 
-        Starts from ``V = Y - X``; the Jacobian of exp is taken by forward
-        differences integrated in the same batched solve as exp itself (shared
-        step sizes make it consistent). Stops when
-        ``|exp(V) - Y| <= log_tol * max(1, |Y|)``.
+        Each problem is rescaled (``log_{cX}(cY) = c log_X(Y)``), started from
+        the SVD path between ``X`` and ``Y`` (the exact geodesic when they share
+        singular vectors), solved by damped Newton whose shots may leave the
+        full-rank set without failing the solve, and, if that stalls, by
+        continuation along the SVD path. It stops when
+        ``|exp_X(V) - Y| <= log_tol |Y|``.
+
+        Parameters
+        ----------
+        point : array-like, shape=[..., n, m]
+        base_point : array-like, shape=[..., n, m]
+        errors : {"raise", "nan"}
+            ``"raise"``: a problem that fails raises :class:`GeodesicError`
+            naming its batch index and the reason. ``"nan"``: its entry is NaN
+            and the others are computed.
 
         Raises
         ------
         GeodesicError
-            When shooting does not converge (points too far apart, a conjugate
-            point, or the geodesic leaving the full-rank set); the message says
-            which and the residual reached.
+            Square points with determinants of opposite signs (different
+            components, joined by no curve of invertible matrices: raised at
+            once), or shooting that does not converge.
         """
+        errors = _check_errors(errors)
         targets, points, shape = self._prepare(point, base_point, "point")
-        check_full_rank(targets)
-        if self.depth == 1:
-            self._check_segment(points, targets - points)
-            return gs.array((targets - points).reshape(shape))
-        if targets.shape[-1] == targets.shape[-2]:
-            # det never vanishes on a path of invertible matrices: the two signs
-            # are different components, joined by no geodesic.
-            split = np.sign(np.linalg.det(targets)) != np.sign(np.linalg.det(points))
-            if np.any(split):
-                raise GeodesicError(
-                    "log: the points lie in different components of the invertible "
+        check_full_rank(targets, rtol=max(self.boundary_rtol, 0.0) or None)
+        velocities = np.full(points.shape, np.nan)
+        failures = {}
+        split = self._different_components(targets, points)
+        for index in range(points.shape[0]):
+            if split[index]:
+                failures[index] = (
+                    "the points lie in different components of the invertible "
                     "matrices (det of opposite signs); no geodesic joins them"
                 )
-        n_problems = points.shape[0]
-        k = points.shape[-2] * points.shape[-1]
-        velocity = targets - points
-        tolerance = self.log_tol * np.maximum(
-            1.0, np.linalg.norm(targets, axis=(-2, -1))
-        )
-        residual = self._exp_flat(velocity, points) - targets
-        residual_norm = np.linalg.norm(residual, axis=(-2, -1))
-        for _ in range(self.log_max_iter):
-            active = residual_norm > tolerance
-            if not np.any(active):
-                return gs.array(velocity.reshape(shape))
-            idx = np.flatnonzero(active)
-            v, x = velocity[idx], points[idx]
-            step = 1e-7 * np.maximum(1.0, np.linalg.norm(v, axis=(-2, -1)))
-            basis = np.eye(k).reshape((k,) + points.shape[-2:])
-            columns = []
-            # Directions in chunks, each integrated with its unperturbed geodesic
-            # so that the difference quotients share step sizes (memory stays
-            # bounded for large matrices).
-            for start in range(0, k, self._JACOBIAN_CHUNK):
-                chunk = basis[start : start + self._JACOBIAN_CHUNK]
-                perturbed = v[:, None] + step[:, None, None, None] * chunk[None]
-                batch = np.concatenate([v[:, None], perturbed], axis=1)
-                ends = self._exp_flat(
-                    batch.reshape((-1,) + points.shape[-2:]),
-                    np.repeat(x, len(chunk) + 1, axis=0),
-                ).reshape(batch.shape)
-                columns.append(ends[:, 1:] - ends[:, :1])
-            jacobian = np.concatenate(columns, axis=1).reshape(len(idx), k, k)
-            jacobian = np.swapaxes(jacobian, -1, -2) / step[:, None, None]
-            res = (ends[:, 0] - targets[idx]).reshape(len(idx), k)
-            if np.any(np.linalg.cond(jacobian) > 1e12):
-                raise GeodesicError(
-                    "log: the differential of exp is singular along the shooting "
-                    "path (conjugate point); the points may be too far apart"
-                )
-            delta = -np.linalg.solve(jacobian, res[..., None])[..., 0]
-            delta = delta.reshape(v.shape)
-            current = np.linalg.norm(res, axis=-1)
-            alpha = np.ones(len(idx))
-            accepted = np.zeros(len(idx), dtype=bool)
-            for _ in range(12):
-                todo = ~accepted
-                candidate = v[todo] + alpha[todo, None, None] * delta[todo]
+                continue
+            if self.depth == 1:
                 try:
-                    new_res = self._exp_flat(candidate, x[todo]) - targets[idx][todo]
-                    new_norm = np.linalg.norm(new_res, axis=(-2, -1))
-                except GeodesicError:
-                    new_norm = np.full(int(todo.sum()), np.inf)
-                    new_res = None
-                better = new_norm < current[todo]
-                sub = np.flatnonzero(todo)[better]
-                velocity[idx[sub]] = candidate[better]
-                residual_norm[idx[sub]] = new_norm[better]
-                accepted[sub] = True
-                alpha[todo] *= 0.5
-                if accepted.all():
-                    break
-            if not accepted.all():
-                raise GeodesicError(
-                    "log: damped Newton shooting stalled (no step reduces the "
-                    f"residual {current[~accepted].max():.2e}); the points may be "
-                    "beyond the reach of a minimizing geodesic"
+                    self._check_segment(
+                        points[index : index + 1], (targets - points)[index : index + 1]
+                    )
+                except GeodesicError as error:
+                    failures[index] = str(error)
+                    continue
+                velocities[index] = targets[index] - points[index]
+                continue
+            try:
+                velocities[index] = solve_log(
+                    self,
+                    targets[index],
+                    points[index],
+                    self.log_tol,
+                    self.log_max_iter,
                 )
-        raise GeodesicError(
-            f"log: shooting did not converge in {self.log_max_iter} iterations "
-            f"(residual {residual_norm.max():.2e}, tolerance {tolerance.max():.2e}) "
-            f"for {n_problems} problem(s)"
-        )
+            except LogFailure as failure:
+                failures[index] = failure.reason
+        if failures and errors == "raise":
+            index, reason = next(iter(failures.items()))
+            where = f" at batch index {_unravel(index, shape)}" if shape[:-2] else ""
+            more = (
+                f" ({len(failures)} of {points.shape[0]} problems failed)"
+                if len(failures) > 1
+                else ""
+            )
+            raise GeodesicError(f"log{where}: {reason}{more}")
+        return gs.array(velocities.reshape(shape))
+
+    @staticmethod
+    def _different_components(targets, points):
+        """Square pairs whose determinants have opposite signs, [k] bool."""
+        if targets.shape[-1] != targets.shape[-2]:
+            return np.zeros(points.shape[0], dtype=bool)
+        return np.sign(np.linalg.det(targets)) != np.sign(np.linalg.det(points))
 
     def _momenta(self, vectors, points):
         """``P(0) = A_X^{-1}(V)`` for flat batches [k, n, m] (NumPy)."""
@@ -669,23 +727,57 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
             return lower_index(points[0], vectors[0], self.depth)[None]
         return lower_index(points, vectors, self.depth)
 
-    def _exp_flat(self, vectors, points):
+    def _exp_flat(self, vectors, points, rtol=None, max_evaluations=None, info=None):
+        """``exp`` of flat NumPy batches [k, n, m], integrated as one system."""
+        if self.depth == 1:
+            self._check_segment(points, vectors)
+            return points + vectors
         momenta = self._momenta(vectors, points)
-        return self._integrate(points, momenta, np.array([1.0]))[-1]
+        return self._integrate(
+            points, momenta, np.array([1.0]), rtol, max_evaluations, info
+        )[-1]
 
-    def squared_dist(self, point_a: ArrayLike, point_b: ArrayLike) -> ArrayLike:
+    def squared_dist(
+        self, point_a: ArrayLike, point_b: ArrayLike, errors: str = "raise"
+    ) -> ArrayLike:
         """``g^N_X(log_X Y, log_X Y)`` with ``log`` from shooting (MATH §3).
+
+        Square points in different determinant components are at distance
+        ``inf``: no curve of invertible matrices joins them.
+
+        Parameters
+        ----------
+        point_a, point_b : array-like, shape=[..., n, m]
+        errors : {"raise", "nan"}
+            As in :meth:`log`; with ``"nan"`` a failed problem gives NaN.
 
         Returns
         -------
         squared_dist : array-like, shape=[...]
         """
-        log = self.log(point_b, point_a)
-        return self.squared_norm(log, point_a)
+        errors = _check_errors(errors)
+        targets, points, shape = self._prepare(point_b, point_a, "point_b")
+        split = self._different_components(targets, points)
+        result = np.full(points.shape[0], np.inf)
+        keep = np.flatnonzero(~split)
+        if len(keep):
+            try:
+                logs = np.asarray(self.log(targets[keep], points[keep], errors=errors))
+            except GeodesicError as error:
+                raise GeodesicError(
+                    f"{error} (batch indices refer to the pairs in the same component)"
+                    if len(keep) < len(points)
+                    else str(error)
+                ) from error
+            result[keep] = np.asarray(self.squared_norm(logs, points[keep]))
+        return gs.array(result.reshape(shape[:-2]) if shape[:-2] else result[0])
 
-    def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> ArrayLike:
-        """Geodesic distance of g^N, ``sqrt(squared_dist)`` (MATH §3)."""
-        return gs.sqrt(self.squared_dist(point_a, point_b))
+    def dist(
+        self, point_a: ArrayLike, point_b: ArrayLike, errors: str = "raise"
+    ) -> ArrayLike:
+        """Geodesic distance of g^N, ``sqrt(squared_dist)`` (MATH §3); ``inf``
+        between determinant components."""
+        return gs.sqrt(self.squared_dist(point_a, point_b, errors=errors))
 
     def injectivity_radius(self, base_point: ArrayLike | None = None) -> ArrayLike:
         """Injectivity radius: infinite for depth 1 (Euclidean); unknown otherwise.

@@ -368,6 +368,8 @@ def test_depth_one_refuses_segments_through_singular_matrices():
     with pytest.raises(GeodesicError, match="singular"):
         metric.exp(-2.0 * np.eye(2), np.eye(2))
     with pytest.raises(GeodesicError, match="singular"):
+        metric.log(-np.eye(2), np.eye(2))  # same component, segment through 0
+    with pytest.raises(GeodesicError, match="components"):
         metric.log(np.diag([1.0, -1.0]), np.eye(2))
     np.testing.assert_allclose(metric.exp(-0.5 * np.eye(2), np.eye(2)), 0.5 * np.eye(2))
 

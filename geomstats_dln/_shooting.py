@@ -1,0 +1,400 @@
+r"""The logarithm of ``(M_d, g^N)``: globalized Newton shooting on ``V -> exp_X(V)``.
+
+One boundary problem ``exp_X(V) = Y`` at a time (:func:`solve_log`), in four
+moves, each there for a failure mode seen on trained networks:
+
+1. **Rescaling.** ``g^N`` is homogeneous: ``X -> cX`` maps geodesics to
+   geodesics with the same parameter (``g_{cX}(cZ, cZ) = c^{2/N} g_X(Z, Z)``), so
+   ``log_{cX}(cY) = c log_X(Y)``. The problem is solved for ``X / c``, ``Y / c``
+   with ``c = s_max(X)``, and every tolerance is relative.
+2. **Starting guess from the SVD path.** With ``X = U_X S_X V_X^T`` and
+   ``Y = U_Y S_Y V_Y^T`` (singular vectors paired in order, their signs chosen so
+   that the rotations ``U_X^T U_Y`` and ``V_X^T V_Y`` are proper and close to the
+   identity), the curve ``U(t) S(t) V(t)^T`` with ``U(t) = U_X e^{t log(U_X^T
+   U_Y)}`` (the same for ``V``) and ``S(t)^{1/N}`` affine in ``t`` joins ``X`` to
+   ``Y`` through full-rank matrices; it *is* the geodesic when ``X`` and ``Y``
+   share their singular vectors (the frame-diagonal closed form: in the
+   coordinates ``w = s^{1/N}`` the metric restricted to ``diag(s)`` is
+   ``N |dw|^2``). Its initial velocity is the first guess, and the straight
+   line ``Y - X`` the second.
+3. **Guarded Newton with a line search.** Every shot that leaves the full-rank
+   set (the geodesic equation's integrator stops, :class:`GeodesicError`)
+   counts as an infinite residual, so the step is shortened instead of the
+   whole log failing. The Jacobian of ``exp_X`` is a forward difference of
+   geodesics integrated *together* with the unperturbed one (shared step sizes
+   make the quotient consistent) at a loose tolerance; Broyden updates keep it
+   between recomputations. The shots' tolerance follows the residual
+   (inexact Newton), and the last one is at the metric's full ``rtol``.
+4. **Continuation along the SVD path** when Newton from the first guesses
+   stalls: the targets ``Y(tau)`` move from ``X`` to ``Y`` along the path of 2.,
+   each solved from the previous solution, with the step in ``tau`` halved on
+   failure and grown on success.
+
+Large matrices (``n m > _DENSE_MAX``) solve the Newton systems matrix-free
+(GMRES on directional derivatives) instead of forming the Jacobian.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg
+
+__all__ = ["LogFailure", "svd_path", "solve_log"]
+
+_DENSE_MAX = 400  # unknowns n * m up to which the Jacobian is formed
+_JACOBIAN_RTOL = 1e-7  # integrator tolerance of the Jacobian's geodesics
+_JACOBIAN_CHUNK = 128  # perturbed geodesics integrated in one system
+_COND_MAX = 1e12  # differential of exp treated as singular beyond this
+
+
+class LogFailure(Exception):
+    """Shooting could not solve one problem; ``reason`` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Problem:
+    """One scaled boundary problem ``exp_x(v) = y`` and its solver state."""
+
+    x: np.ndarray
+    y: np.ndarray
+    tol: float
+    evaluations: int = 0
+    history: list = field(default_factory=list)
+
+
+# --------------------------------------------------------------------- SVD path
+def _proper_rotation_log(rotation):
+    """Real skew ``log`` of a rotation (``scipy.linalg.logm``, symmetrized)."""
+    generator = scipy.linalg.logm(rotation)
+    generator = np.real(generator)
+    return 0.5 * (generator - generator.T)
+
+
+def svd_path(point, end_point, depth):
+    """The SVD path from ``point`` to ``end_point`` (module docstring, item 2).
+
+    Parameters
+    ----------
+    point, end_point : ndarray, shape=[n, m]
+        Full-rank matrices (for square ones, with determinants of one sign).
+    depth : int or math.inf
+
+    Returns
+    -------
+    path : callable
+        ``path(t)`` for a scalar ``t`` in ``[0, 1]``: the matrix ``X(t)``.
+    velocity : ndarray, shape=[n, m]
+        ``X'(0)``.
+    """
+    transposed = point.shape[0] > point.shape[1]
+    x, y = (point.T, end_point.T) if transposed else (point, end_point)
+    n, m = x.shape
+    u_x, s_x, vt_x = np.linalg.svd(x)
+    u_y, s_y, vt_y = np.linalg.svd(y)
+    v_x, v_y = vt_x.T, vt_y.T
+    # Pair singular vectors in order; flip (u_i, v_i) of Y together (Y unchanged)
+    # so that each pair points the way of X's.
+    overlap = np.einsum("ij,ij->j", u_x, u_y) + np.einsum(
+        "ij,ij->j", v_x[:, :n], v_y[:, :n]
+    )
+    signs = np.where(overlap < 0, -1.0, 1.0)
+    u_y = u_y * signs
+    v_y[:, :n] = v_y[:, :n] * signs
+    if m > n:
+        # Complete V_Y's row space by the orthonormal basis closest to V_X's
+        # complement (polar factor of the projection).
+        complement = v_x[:, n:] - v_y[:, :n] @ (v_y[:, :n].T @ v_x[:, n:])
+        left, _, right_t = np.linalg.svd(complement, full_matrices=False)
+        v_y[:, n:] = left @ right_t
+    rot_u, rot_v = u_x.T @ u_y, v_x.T @ v_y
+    if np.linalg.det(rot_u) < 0:
+        # Flip the least-aligned pair (same component: then det(rot_v) < 0 too).
+        worst = int(np.argmin(overlap * signs))
+        u_y[:, worst] *= -1.0
+        v_y[:, worst] *= -1.0
+        rot_u = u_x.T @ u_y
+        rot_v = v_x.T @ v_y
+    if np.linalg.det(rot_v) < 0:
+        if m > n:
+            v_y[:, -1] *= -1.0  # a complement direction: Y unchanged
+            rot_v = v_x.T @ v_y
+        else:
+            raise LogFailure(
+                "the points lie in different components (det of opposite signs)"
+            )
+    omega_u = _proper_rotation_log(rot_u)
+    omega_v = _proper_rotation_log(rot_v)
+    if depth == math.inf:
+        w_x, w_y = np.log(s_x), np.log(s_y)
+
+        def singular_values(t):
+            return np.exp((1 - t) * w_x + t * w_y)
+
+        rate = s_x * (w_y - w_x)
+    else:
+        w_x, w_y = s_x ** (1.0 / depth), s_y ** (1.0 / depth)
+
+        def singular_values(t):
+            return ((1 - t) * w_x + t * w_y) ** depth
+
+        rate = depth * w_x ** (depth - 1) * (w_y - w_x)
+
+    def path(t):
+        u = u_x @ scipy.linalg.expm(t * omega_u)
+        v = v_x @ scipy.linalg.expm(t * omega_v)
+        matrix = (u[:, :n] * singular_values(t)) @ v[:, :n].T
+        return matrix.T if transposed else matrix
+
+    sigma = np.zeros((n, m))
+    sigma[:, :n] = np.diag(s_x)
+    rate_matrix = np.zeros((n, m))
+    rate_matrix[:, :n] = np.diag(rate)
+    rotated = omega_u @ sigma + rate_matrix - sigma @ omega_v
+    velocity = u_x @ rotated @ v_x.T
+    return path, (velocity.T if transposed else velocity)
+
+
+# ---------------------------------------------------------------------- solver
+class _Shooter:
+    """``exp_x`` and its derivatives for one scaled problem (guarded)."""
+
+    def __init__(self, metric, problem):
+        self.metric = metric
+        self.problem = problem
+        self.shape = problem.x.shape
+        self.size = problem.x.size
+        self.budget = None  # evaluations allowed to a trial shot
+
+    def residual(self, velocity, target, rtol):
+        """``exp_x(v) - target``, or ``None`` when the geodesic leaves M_d."""
+        from geomstats_dln.end_to_end import GeodesicError
+
+        self.problem.evaluations += 1
+        info = {}
+        try:
+            end = self.metric._exp_flat(
+                velocity[None], self.problem.x[None], rtol, self.budget, info
+            )[0]
+        except GeodesicError:
+            return None
+        # A trial shot may cost a few times the last good one: beyond that it is
+        # creeping toward the rank-deficient boundary, and is abandoned.
+        self.budget = max(6 * info["evaluations"], 600)
+        return end - target
+
+    def jacobian(self, velocity):
+        """Dense ``d exp_x / d v`` [k, k] (columns: entry basis), or ``None``."""
+        from geomstats_dln.end_to_end import GeodesicError
+
+        k = self.size
+        step = 1e-6 * max(1.0, float(np.linalg.norm(velocity)))
+        basis = np.eye(k).reshape((k,) + self.shape)
+        columns = []
+        for start in range(0, k, _JACOBIAN_CHUNK):
+            chunk = basis[start : start + _JACOBIAN_CHUNK]
+            batch = np.concatenate([velocity[None], velocity[None] + step * chunk])
+            self.problem.evaluations += len(batch)
+            try:
+                ends = self.metric._exp_flat(
+                    batch,
+                    np.broadcast_to(self.problem.x, batch.shape),
+                    _JACOBIAN_RTOL,
+                )
+            except GeodesicError:
+                return None
+            columns.append((ends[1:] - ends[:1]).reshape(len(chunk), k))
+        return np.concatenate(columns).T / step
+
+    def directional(self, velocity, direction):
+        """``d exp_x(v)[direction]`` by one forward difference (matrix-free)."""
+        from geomstats_dln.end_to_end import GeodesicError
+
+        norm = float(np.linalg.norm(direction))
+        if norm == 0.0:
+            return np.zeros_like(direction)
+        step = 1e-6 * max(1.0, float(np.linalg.norm(velocity))) / norm
+        batch = np.stack([velocity, velocity + step * direction])
+        self.problem.evaluations += 2
+        try:
+            ends = self.metric._exp_flat(
+                batch, np.broadcast_to(self.problem.x, batch.shape), _JACOBIAN_RTOL
+            )
+        except GeodesicError as error:
+            raise LogFailure("a directional derivative left M_d") from error
+        return (ends[1] - ends[0]) / step
+
+
+def _newton(shooter, velocity, target, tol, max_iter, final_rtol, max_halvings=10):
+    """Guarded damped Newton on ``exp_x(v) = target`` from ``velocity``.
+
+    Returns ``(velocity, residual_norm)`` on success; raises :class:`LogFailure`.
+    """
+    target_norm = max(float(np.linalg.norm(target)), 1e-300)
+    dense = shooter.size <= _DENSE_MAX
+
+    def loose_rtol(res_norm):
+        # Inexact Newton: integrate only as accurately as the residual needs.
+        return float(np.clip(1e-5 * res_norm / target_norm, final_rtol, 1e-6))
+
+    rtol = 1e-6
+    residual = shooter.residual(velocity, target, rtol)
+    if residual is None:
+        raise LogFailure("the first shot leaves the full-rank matrices")
+    res_norm = float(np.linalg.norm(residual))
+    jacobian = None
+    fresh = False
+    for _ in range(max_iter):
+        if res_norm <= tol * target_norm:
+            if rtol <= final_rtol:
+                return velocity, res_norm / target_norm
+            rtol = final_rtol  # confirm at full accuracy
+            residual = shooter.residual(velocity, target, rtol)
+            if residual is None:
+                raise LogFailure("the converged shot leaves the full-rank matrices")
+            res_norm = float(np.linalg.norm(residual))
+            continue
+        if dense:
+            if jacobian is None:
+                jacobian = shooter.jacobian(velocity)
+                fresh = True
+                if jacobian is None:
+                    raise LogFailure("a Jacobian shot leaves the full-rank matrices")
+                if np.linalg.cond(jacobian) > _COND_MAX:
+                    raise LogFailure(
+                        "the differential of exp is singular along the shooting "
+                        "path (conjugate point)"
+                    )
+            delta = -np.linalg.solve(jacobian, residual.ravel()).reshape(shooter.shape)
+        else:
+            operator = scipy.sparse.linalg.LinearOperator(
+                (shooter.size, shooter.size),
+                matvec=lambda u, v=velocity: shooter.directional(
+                    v, u.reshape(shooter.shape)
+                ).ravel(),
+            )
+            solution, info = scipy.sparse.linalg.gmres(
+                operator, -residual.ravel(), rtol=1e-3, restart=40, maxiter=3
+            )
+            delta = solution.reshape(shooter.shape)
+            fresh = True
+        alpha, accepted = 1.0, False
+        new_rtol = loose_rtol(res_norm)
+        for _ in range(max_halvings):
+            candidate = velocity + alpha * delta
+            new_residual = shooter.residual(candidate, target, new_rtol)
+            if new_residual is not None:
+                new_norm = float(np.linalg.norm(new_residual))
+                if new_norm < (1.0 - 1e-4 * alpha) * res_norm:
+                    accepted = True
+                    break
+            alpha *= 0.5
+        if not accepted:
+            if dense and not fresh:
+                jacobian = None  # a stale Broyden Jacobian: recompute and retry
+                continue
+            raise LogFailure(
+                f"damped Newton shooting stalled at relative residual "
+                f"{res_norm / target_norm:.2e}"
+            )
+        if dense:
+            step = alpha * delta.ravel()
+            change = (new_residual - residual).ravel()
+            if alpha == 1.0 and new_norm < 0.5 * res_norm:
+                # Good Broyden update: keep the Jacobian between recomputations.
+                jacobian = jacobian + np.outer(change - jacobian @ step, step) / (
+                    step @ step
+                )
+                fresh = False
+            else:
+                jacobian = None
+        velocity, residual, res_norm, rtol = candidate, new_residual, new_norm, new_rtol
+    raise LogFailure(
+        f"shooting did not converge in {max_iter} Newton iterations "
+        f"(relative residual {res_norm / target_norm:.2e})"
+    )
+
+
+def solve_log(metric, target, point, tol, max_iter):
+    """``log_point(target)`` for one pair of full-rank matrices [n, m].
+
+    Parameters
+    ----------
+    metric : DLNMetric
+        Supplies ``_exp_flat(vectors, points, rtol)``, ``depth`` and ``rtol``.
+    target, point : ndarray, shape=[n, m]
+    tol : float
+        Relative residual ``|exp(V) - Y| / |Y|`` to reach.
+    max_iter : int
+        Newton iterations per solve (each continuation step is one solve).
+
+    Returns
+    -------
+    velocity : ndarray, shape=[n, m]
+
+    Raises
+    ------
+    LogFailure
+        With the reason (different components, boundary, stall, conjugate point).
+    """
+    scale = float(np.linalg.norm(point, 2))
+    x, y = point / scale, target / scale
+    problem = _Problem(x, y, tol)
+    shooter = _Shooter(metric, problem)
+    final_rtol = metric.rtol
+    path, path_velocity = svd_path(x, y, metric.depth)
+    reasons = []
+    guesses = [path_velocity, y - x]
+    for guess in guesses:
+        try:
+            velocity, _ = _newton(
+                shooter, guess, y, tol, max_iter, final_rtol, max_halvings=4
+            )
+            return scale * velocity
+        except LogFailure as failure:
+            reasons.append(failure.reason)
+    # Continuation along the SVD path.
+    tau, velocity, h = 0.0, np.zeros_like(x), 0.25
+    previous = None
+    while tau < 1.0:
+        if h < 1.0 / 256:
+            raise LogFailure(
+                "shooting failed from the SVD-path and straight-line guesses ("
+                + "; ".join(reasons)
+                + f") and continuation along the SVD path stopped at t = {tau:.3g}"
+            )
+        new_tau = min(1.0, tau + h)
+        if previous is None:
+            guess = new_tau * path_velocity if tau == 0.0 else velocity * new_tau / tau
+        else:  # secant predictor
+            prev_tau, prev_velocity = previous
+            guess = velocity + (velocity - prev_velocity) * (new_tau - tau) / (
+                tau - prev_tau
+            )
+        goal = path(new_tau)
+        rtol = final_rtol if new_tau == 1.0 else max(final_rtol, 1e-9)
+        try:
+            # A continuation step is a short solve: fail fast and shorten it.
+            new_velocity, _ = _newton(
+                shooter,
+                guess,
+                goal,
+                tol if new_tau == 1.0 else 1e-7,
+                max_iter if new_tau == 1.0 else 6,
+                rtol,
+                max_halvings=3,
+            )
+        except LogFailure:
+            h *= 0.5
+            continue
+        previous = (tau, velocity) if tau > 0.0 else None
+        tau, velocity = new_tau, new_velocity
+        h = min(2.0 * h, 0.5)
+    return scale * velocity
