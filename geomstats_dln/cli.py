@@ -94,8 +94,8 @@ def main() -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(file_okay=False, dir_okay=True, writable=True, path_type=Path),
-    default=Path("dln-report"),
+    type=click.Path(file_okay=False, dir_okay=True, writable=True, path_type=str),
+    default="dln-report",
     show_default=True,
     help="Folder to write report.md and the figures to (created if absent).",
 )
@@ -108,16 +108,28 @@ def main() -> None:
     help="Seed of the numpy/geomstats random generators.",
 )
 @click.option("--quick", is_flag=True, help="Small sizes: a fast smoke run.")
-def report(output: Path, seed: int, quick: bool) -> None:
-    """Run the numerical checks and write OUTPUT/report.md with figures."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite an OUTPUT/report.md that geomstats-dln did not write.",
+)
+def report(output: str, seed: int, quick: bool, force: bool) -> None:
+    """Run the numerical checks and write OUTPUT/report.md with figures.
+
+    The run is written into a temporary folder and moved into place when
+    complete; a second concurrent run into the same folder is refused.
+    """
     from geomstats_dln.report import run_report
 
+    if not output.strip():  # "" would silently mean the current folder
+        raise ReportInputError("--output must not be empty")
+    output = Path(output)
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # an unusable --output is a bad argument
         raise ReportInputError(_one_line(f"cannot create {output}: {exc}")) from exc
     try:
-        path = run_report(output, seed=seed, quick=quick)
+        path = run_report(output, seed=seed, quick=quick, force=force)
     except ValueError as exc:
         raise ReportInputError(_one_line(str(exc))) from exc
     click.echo(str(path))

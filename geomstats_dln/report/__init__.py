@@ -12,7 +12,10 @@ tolerance) and the file names of the figures it saved in the output folder.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
+import shutil
+import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -34,6 +37,7 @@ from geomstats_dln.report._framework import (
     ReportContext,
     Section,
     SectionResult,
+    failed_part,
     format_float,
     markdown_table,
     new_figure,
@@ -56,6 +60,12 @@ __all__ = [
 
 REPORT_FILE = "report.md"
 """Name of the markdown file :func:`run_report` writes."""
+
+LOCK_FILE = ".geomstats-dln-report.lock"
+"""Lock file that keeps a second concurrent run out of the same folder."""
+
+REPORT_MARKER = "<!-- written by geomstats-dln report -->"
+"""Second line of every ``report.md`` this tool writes (what ``force`` checks)."""
 
 SECTIONS: list[Section] = [
     end_to_end_section.section,
@@ -121,9 +131,8 @@ def _header(seed: int, quick: bool) -> str:
         ("seed", str(seed)),
         ("mode", "quick" if quick else "full"),
     ]
-    return "# geomstats-dln numerical report\n\n" + markdown_table(
-        ("item", "value"), rows
-    )
+    title = "# geomstats-dln numerical report\n" + REPORT_MARKER + "\n\n"
+    return title + markdown_table(("item", "value"), rows)
 
 
 def _summary(results: Sequence[SectionResult]) -> str:
@@ -172,19 +181,86 @@ def render_report(results: Sequence[SectionResult], seed: int, quick: bool) -> s
     return "\n\n".join(blocks) + "\n"
 
 
+def _written_by_us(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        head = handle.read(400)
+    # the marker, or the title of reports written before it existed
+    return REPORT_MARKER in head or head.startswith("# geomstats-dln numerical report")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _acquire_lock(output_dir: Path) -> Path:
+    """Create the lock file atomically; a lock left by a dead process is taken
+    over, a live one refuses the run."""
+    lock = output_dir / LOCK_FILE
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text(encoding="utf-8").strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and _pid_alive(owner):
+                raise ValueError(
+                    f"another geomstats-dln report (pid {owner}) is writing into "
+                    f"{str(output_dir)!r}; wait for it or choose another --output "
+                    f"(lock file {lock.name})"
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(str(os.getpid()))
+        return lock
+    raise ValueError(f"cannot take the lock {lock} of the output folder")
+
+
+def _move_into_place(staging: Path, output_dir: Path) -> Path:
+    """Move the finished run from ``staging`` into ``output_dir``: the old
+    ``report.md`` goes first and the new one comes last, so no moment shows a
+    complete-looking report next to another run's figures."""
+    target = output_dir / REPORT_FILE
+    target.unlink(missing_ok=True)
+    for item in sorted(staging.iterdir()):
+        if item.name != REPORT_FILE:
+            destination = output_dir / item.name
+            if destination.is_dir() and not destination.is_symlink():
+                shutil.rmtree(destination)
+            os.replace(item, destination)
+    os.replace(staging / REPORT_FILE, target)
+    return target
+
+
 def run_report(
     output_dir: str | Path,
     seed: int = 0,
     quick: bool = False,
     sections: Sequence[Section] | None = None,
     progress: bool | None = None,
+    force: bool = False,
 ) -> Path:
     """Run the report sections and write ``report.md``.
+
+    The run is written into a temporary folder inside ``output_dir`` and moved
+    into place only when complete; a lock file refuses a second concurrent run
+    into the same folder; an existing ``report.md`` that this tool did not
+    write is not overwritten unless ``force``. A section (or part of one) that
+    raises is a FAIL row with its reason: the report itself does not crash.
 
     Parameters
     ----------
     output_dir : str or pathlib.Path
         Folder to write ``report.md`` and the figures to; created if absent.
+        The empty string is refused (it would mean the current folder).
     seed : int
         Seed for the numpy and geomstats random generators, re-applied before
         each section. Must be non-negative.
@@ -194,6 +270,8 @@ def run_report(
         Sections to run; defaults to the registry :data:`SECTIONS`.
     progress : bool, optional
         Show the tqdm progress bar (on stderr). ``None``: only on a terminal.
+    force : bool
+        Overwrite a ``report.md`` that was not written by geomstats-dln.
 
     Returns
     -------
@@ -203,17 +281,42 @@ def run_report(
     Raises
     ------
     ValueError
-        If ``seed`` is negative, or if a section rejects its input.
+        If ``seed`` is negative, the output folder is empty, not a folder,
+        locked by a running report, or holds a foreign ``report.md``.
     """
     seed = int(seed)
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    if not str(output_dir).strip():
+        raise ValueError(
+            "the output folder must not be empty (an empty name would write "
+            "into the current folder); pass a folder name"
+        )
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output path {str(output_dir)!r} exists and is not a folder")
+    existing = output_dir / REPORT_FILE
+    if existing.is_file() and not force and not _written_by_us(existing):
+        raise ValueError(
+            f"{str(existing)!r} exists and was not written by geomstats-dln; "
+            "pass --force (force=True) to overwrite it"
+        )
     output_dir.mkdir(parents=True, exist_ok=True)
     sections = list(SECTIONS if sections is None else sections)
+    lock = _acquire_lock(output_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".report-partial-", dir=output_dir))
+    try:
+        results = _run_sections(sections, staging, seed, quick, progress)
+        (staging / REPORT_FILE).write_text(
+            render_report(results, seed, quick), encoding="utf-8"
+        )
+        return _move_into_place(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        lock.unlink(missing_ok=True)
 
+
+def _run_sections(sections, output_dir, seed, quick, progress):
     disable = None if progress is None else not progress
     results: list[SectionResult] = []
     with tqdm(
@@ -231,7 +334,11 @@ def run_report(
             np.random.seed(seed)
             gs.random.seed(seed)
             ctx.substep("start")
-            result = section(ctx)
+            try:
+                result = section(ctx)
+            except Exception as error:  # noqa: BLE001 - the report never crashes
+                body, checks = failed_part(f"section {name}", error)
+                result = SectionResult(title=name, body=body, checks=checks)
             if not isinstance(result, SectionResult):
                 raise TypeError(
                     f"report section {name!r} returned {type(result).__name__}, "
@@ -240,7 +347,4 @@ def run_report(
             results.append(result)
             bar.update(1)
         bar.set_postfix_str("done")
-
-    path = output_dir / REPORT_FILE
-    path.write_text(render_report(results, seed, quick), encoding="utf-8")
-    return path
+    return results

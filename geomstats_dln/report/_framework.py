@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "Check",
     "assemble_section",
+    "failed_part",
     "ReportContext",
     "Section",
     "SectionResult",
@@ -244,6 +245,40 @@ def save_figure(ctx: ReportContext, fig: Figure, name: str, dpi: int = 120) -> s
     return name
 
 
+def _part_name(part: Callable) -> str:
+    name = getattr(part, "__name__", type(part).__name__)
+    return name.strip("_").replace("_", " ") or "part"
+
+
+def failed_part(name: str, error: BaseException) -> tuple[str, list[Check]]:
+    """The text and the FAIL check of a part (or section) that raised.
+
+    A check that cannot be computed is a failed check, with its reason, not a
+    crash of the whole report.
+
+    Parameters
+    ----------
+    name : str
+        What could not be computed.
+    error : Exception
+        What it raised.
+
+    Returns
+    -------
+    markdown : str
+    checks : list of Check
+        One check with value NaN (never passes).
+    """
+    reason = " ".join(f"{type(error).__name__}: {error}".split())
+    check = Check(f"{name}: could not be computed ({reason})", math.nan, 0.0)
+    text = (
+        f"### {name}: could not be computed\n\n"
+        "This part raised an exception; it counts as a failed check.\n\n"
+        + markdown_table(("check", "reason", "result"), [(name, reason, "FAIL")])
+    )
+    return text, [check]
+
+
 Part = Callable[[ReportContext], tuple]
 """A part of a section: ``part(ctx) -> (markdown, checks[, figure name])``."""
 
@@ -252,6 +287,9 @@ def assemble_section(
     ctx: ReportContext, title: str, intro: str, parts: Sequence[Part]
 ) -> SectionResult:
     """Run ``parts`` in order and join their text, checks and figures.
+
+    A part that raises becomes a FAIL row naming the exception
+    (:func:`failed_part`); the other parts still run.
 
     Parameters
     ----------
@@ -270,7 +308,10 @@ def assemble_section(
     """
     blocks, checks, figures = [intro], [], []
     for part in parts:
-        out = part(ctx)
+        try:
+            out = part(ctx)
+        except Exception as error:  # noqa: BLE001 - a report never crashes
+            out = failed_part(_part_name(part), error)
         blocks.append(out[0])
         checks += out[1]
         if len(out) > 2:

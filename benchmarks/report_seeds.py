@@ -1,0 +1,79 @@
+"""Run ``report --quick`` for many seeds and count the seeds that pass.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/report_seeds.py [--first 0] [--last 99]
+        [--sections end_to_end_section,balanced_section,...] [--jobs 1]
+
+Each seed runs the chosen report sections (default: all of
+:data:`geomstats_dln.report.SECTIONS`) the way ``geomstats-dln report --quick
+--seed S`` does (generators re-seeded before each section), in a temporary
+folder. A seed passes when no section raises and every check passes; a part
+that cannot be computed is a FAIL row (the report never crashes), so both are
+counted here. Prints one line per failing seed and the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+from joblib import Parallel, delayed  # noqa: E402
+
+
+def run_seed(seed: int, names: list[str] | None) -> tuple[int, list[str], float]:
+    """``(seed, failed check names, seconds)`` for one quick report."""
+    from geomstats_dln.report import SECTIONS, _section_name, run_report
+
+    sections = [s for s in SECTIONS if names is None or _section_name(s) in names]
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        path = run_report(
+            Path(folder) / "report",
+            seed=seed,
+            quick=True,
+            sections=sections,
+            progress=False,
+        )
+        text = path.read_text(encoding="utf-8")
+    failed = [
+        line.split("|")[1].strip()
+        for line in text.splitlines()
+        if line.startswith("|") and line.rstrip().endswith("| FAIL |")
+    ]
+    return seed, failed, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--last", type=int, default=99)
+    parser.add_argument("--sections", default=None)
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    names = None if args.sections is None else args.sections.split(",")
+    seeds = range(args.first, args.last + 1)
+    results = Parallel(n_jobs=args.jobs)(
+        delayed(run_seed)(seed, names) for seed in seeds
+    )
+    passed = 0
+    for seed, failed, seconds in sorted(results):
+        if failed:
+            print(f"seed {seed}: FAIL ({seconds:.0f} s): {'; '.join(failed)[:300]}")
+        else:
+            passed += 1
+    total = sum(result[2] for result in results)
+    print(
+        f"{passed} of {len(results)} seeds pass (sections: {args.sections or 'all'}; "
+        f"{total:.0f} s of section time)"
+    )
+
+
+if __name__ == "__main__":
+    main()
