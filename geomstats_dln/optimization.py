@@ -19,7 +19,11 @@ unchanged on a loss ``E(X)`` given by its value and Euclidean gradient:
   ``R_X(V) = X + V - 1/2 Gamma_X(V, V)``, which agrees with ``exp_X(V)`` up to
   ``O(|V|^3)`` at the cost of one SVD (Pymanopt's Hessian check needs a
   second-order retraction); ``"exp"`` (the geodesic integrator) and
-  ``"euclidean"`` (``X + V``, first order) are the alternatives;
+  ``"euclidean"`` (``X + V``, first order) are the alternatives. None of
+  these stays on the full-rank matrices for every step: a long trial step of
+  a line search from a nearly singular point can land on (numerically)
+  rank-deficient matrices, and the metric then raises; a rank-preserving
+  ``X expm(X^+ W)`` variant was tried and overflowed on such steps;
 - ``exp``, ``log`` and ``dist`` are those of :class:`~geomstats_dln.DLNMetric`.
 
 ``g^N`` is incomplete (geodesics reach rank-deficient matrices in finite time):
@@ -255,6 +259,8 @@ def _manifold_class():
                 raise ValueError(
                     f"tangent vector must have shape {self.shape}, got {vector.shape}"
                 )
+            if not np.all(np.isfinite(vector)):
+                raise ValueError("tangent vector has non-finite entries")
             frame = self._frame(point)
             rotated = _rotate(frame, vector)
             if self.depth == 1:
@@ -349,7 +355,10 @@ def _manifold_class():
 
 
 def pymanopt_problem(
-    manifold: Any, loss: Loss, hessian: bool = True
+    manifold: Any,
+    loss: Loss,
+    hessian: bool = True,
+    cost_callback: Any = None,
 ) -> pymanopt.Problem:
     """A ``pymanopt.Problem`` for a :class:`~geomstats_dln.losses.Loss`.
 
@@ -365,6 +374,9 @@ def pymanopt_problem(
         Of shape ``manifold.shape``.
     hessian : bool
         Provide the Hessian (needed by ``TrustRegions``).
+    cost_callback : callable, optional
+        Called as ``cost_callback(point, value)`` after every cost evaluation
+        (``TrustRegions`` keeps no per-iteration log; this records one).
 
     Returns
     -------
@@ -381,7 +393,10 @@ def pymanopt_problem(
 
     @pymanopt.function.numpy(manifold)
     def cost(point):
-        return float(loss.value(point))
+        value = float(loss.value(point))
+        if cost_callback is not None:
+            cost_callback(point, value)
+        return value
 
     @pymanopt.function.numpy(manifold)
     def euclidean_gradient(point):
