@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from geomstats_dln import report as report_module
 from geomstats_dln._compat import _numpy_too_new, check_backend
 from geomstats_dln.cli import main
-from geomstats_dln.report import SectionResult, run_report
+from geomstats_dln.report import Check, SectionResult, run_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -108,14 +108,123 @@ def test_output_is_a_file_exits_2(tmp_path: Path) -> None:
     _assert_one_line_error(result)
 
 
-def test_value_error_in_section_exits_2(tmp_path: Path, monkeypatch) -> None:
+def test_a_raising_section_is_a_fail_row_not_a_crash(tmp_path: Path, monkeypatch):
     def broken(ctx):
         raise ValueError("bad size\n  (spread over two lines)")
 
-    monkeypatch.setattr(report_module, "SECTIONS", [broken])
+    def fine(ctx):
+        return SectionResult(title="fine", body="ok", checks=[Check("one", 0.0, 1.0)])
+
+    monkeypatch.setattr(report_module, "SECTIONS", [broken, fine])
+    result = CliRunner().invoke(main, ["report", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "ValueError: bad size (spread over two lines) | FAIL |" in text
+    assert "| 1 | test_cli | 0/1 | FAIL |" in text  # the summary counts it (by module)
+    assert "| 2 | fine | 1/1 | PASS |" in text  # the next section still ran
+
+
+def test_a_raising_part_is_a_fail_row_and_the_other_parts_run(tmp_path: Path):
+    from geomstats_dln.report._framework import ReportContext, assemble_section
+
+    def first(ctx):
+        return "first text", [Check("first", 0.0, 1.0)]
+
+    def _second_part(ctx):
+        raise RuntimeError("geodesic left the full-rank set")
+
+    def third(ctx):
+        return "third text", [Check("third", 2.0, 1.0)]
+
+    ctx = ReportContext(output_dir=tmp_path, seed=0, quick=True)
+    result = assemble_section(ctx, "t", "intro", (first, _second_part, third))
+    assert [check.passed for check in result.checks] == [True, False, False]
+    assert "second part: could not be computed" in result.body
+    assert "RuntimeError: geodesic left the full-rank set" in result.checks[1].name
+    assert "third text" in result.body
+
+
+def test_empty_output_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["report", "--quick", "-o", ""])
+    line = _assert_one_line_error(result)
+    assert "must not be empty" in line
+    assert not (tmp_path / "report.md").exists()
+    with pytest.raises(ValueError, match="must not be empty"):
+        run_report("", sections=[])
+
+
+def _tiny(ctx):
+    (ctx.output_dir / "tiny.png").write_bytes(PNG_MAGIC + str(ctx.seed).encode())
+    return SectionResult(title="tiny", body="body", figures=["tiny.png"])
+
+
+def test_a_foreign_report_md_is_not_overwritten_without_force(tmp_path, monkeypatch):
+    monkeypatch.setattr(report_module, "SECTIONS", [_tiny])
+    notes = tmp_path / "report.md"
+    notes.write_text("# my own notes\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["report", "-o", str(tmp_path)])
     line = _assert_one_line_error(result)
-    assert line == "error: bad size (spread over two lines)"
+    assert "not written by geomstats-dln" in line and "--force" in line
+    assert notes.read_text(encoding="utf-8") == "# my own notes\n"
+    result = CliRunner().invoke(main, ["report", "-o", str(tmp_path), "--force"])
+    assert result.exit_code == 0, result.output
+    assert notes.read_text(encoding="utf-8").startswith("# geomstats-dln numerical")
+    # a report this tool wrote is replaced without --force
+    result = CliRunner().invoke(main, ["report", "-o", str(tmp_path), "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "| seed | 7 |" in notes.read_text(encoding="utf-8")
+    assert (tmp_path / "tiny.png").read_bytes() == PNG_MAGIC + b"7"
+
+
+def test_a_live_lock_refuses_a_second_run_and_a_stale_one_is_taken_over(tmp_path):
+    lock = tmp_path / report_module.LOCK_FILE
+    lock.write_text(str(os.getpid()))  # this process: alive
+    with pytest.raises(ValueError, match="another geomstats-dln report"):
+        run_report(tmp_path, sections=[_tiny], progress=False)
+    assert not (tmp_path / "report.md").exists()
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock.write_text(finished.stdout.strip())  # a process that has exited
+    path = run_report(tmp_path, sections=[_tiny], progress=False)
+    assert path.is_file() and not lock.exists()
+
+
+def test_an_interrupted_run_leaves_the_earlier_report_intact(tmp_path: Path):
+    run_report(tmp_path, seed=1, sections=[_tiny], progress=False)
+    before = (tmp_path / "report.md").read_text(encoding="utf-8")
+
+    def interrupted(ctx):
+        (ctx.output_dir / "tiny.png").write_bytes(b"half-written")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_report(tmp_path, seed=2, sections=[_tiny, interrupted], progress=False)
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == before
+    assert (tmp_path / "tiny.png").read_bytes() == PNG_MAGIC + b"1"
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert sorted(leftovers) == ["report.md", "tiny.png"], leftovers
+
+
+@pytest.mark.parametrize("seed", [1, 9, 23])
+def test_quick_balanced_section_passes_for_sample_seeds(tmp_path: Path, seed: int):
+    """Seed 1 crashed in section 2 (d) (a geodesic leaving the full-rank set),
+    seed 9 failed (a) on a stiff draw; benchmarks/report_seeds.py runs 0..99."""
+    from geomstats_dln.report import balanced_section
+
+    path = run_report(
+        tmp_path,
+        seed=seed,
+        quick=True,
+        sections=[balanced_section.section],
+        progress=False,
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "| FAIL |" not in text and "could not be computed" not in text
 
 
 def test_help_exits_0() -> None:
