@@ -30,6 +30,7 @@ from geomstats_dln.report import (
     dynamics_section,
     end_to_end_section,
     fibers_section,
+    optimization_section,
     thermodynamics_section,
 )
 from geomstats_dln.report._framework import (
@@ -73,6 +74,7 @@ SECTIONS: list[Section] = [
     dynamics_section.section,
     fibers_section.section,
     thermodynamics_section.section,
+    optimization_section.section,
 ]
 """The registry: sections run, in this order, by :func:`run_report`."""
 
