@@ -63,7 +63,7 @@ class _Statistics:
         self.mean = FrechetMean().fit(self.ensemble)
         self.pca = TangentPCA(base_point=self.mean.mean_).fit(self.ensemble)
         self.medoids = KMedoids(2, random_state=0).fit(self.distances)
-        self.kmeans = KMeans(2, random_state=0, max_iter=3).fit(
+        self.kmeans = KMeans(2, random_state=0, max_iter=1).fit(
             self.ensemble, distances=self.distances
         )
         self.embedding = mds_embedding(self.distances)
@@ -77,7 +77,7 @@ class _Statistics:
 
 @pytest.fixture(scope="module")
 def stats():
-    layers = _ensemble()
+    layers = _ensemble(4)
     return _Statistics(layers), _Statistics(_regauge(layers, 1))
 
 
@@ -181,7 +181,7 @@ def test_frechet_mean_first_order_condition_and_minimality(stats):
     assert original.mean.gradient_norm_ == pytest.approx(residual, abs=1e-12)
     variance = float(np.mean(metric.squared_norm(logs, mean)))
     rng = np.random.default_rng(0)
-    for _ in range(3):  # a local minimum of the Frechet function
+    for _ in range(2):  # a local minimum of the Frechet function
         moved = metric.exp(0.02 * rng.normal(size=(3, 3)), mean)
         moved_variance = float(np.mean(metric.squared_dist(points, moved)))
         assert moved_variance > variance
@@ -340,7 +340,7 @@ def test_kmeans_centers_are_frechet_means_of_the_clusters():
         ]
     )
     layers = np.concatenate([one, two])
-    fitted = KMeans(2, random_state=0, max_iter=3).fit(layers)
+    fitted = KMeans(2, random_state=0, max_iter=2).fit(layers)
     assert len(set(fitted.labels_[:3])) == 1 and len(set(fitted.labels_[3:])) == 1
     assert fitted.labels_[0] != fitted.labels_[3]
     for c in range(2):
@@ -425,46 +425,38 @@ def test_sklearn_estimators_run_on_the_adapter():
     from sklearn.manifold import MDS, Isomap
     from sklearn.neighbors import KNeighborsClassifier
 
-    one = NetworkEnsemble.from_array(_ensemble(4, spread=0.03, seed=4)).end_to_end()
+    one = NetworkEnsemble.from_array(_ensemble(3, spread=0.03, seed=4)).end_to_end()
     points = np.concatenate([one, 1.8 * one])
-    labels = np.array([0] * 4 + [1] * 4)
+    labels = np.array([0] * 3 + [1] * 3)
     adapter = SklearnAdapter((3, 3), depth=DEPTH, n_jobs=1)
     flat = adapter.flatten(points)
-    assert flat.shape == (8, 9) and np.array_equal(adapter.unflatten(flat), points)
-    train, query = [0, 1, 2, 4, 5, 6], [3, 7]
-    distances = adapter.distances(flat[train])
-    assert (
-        np.max(np.abs(distances - pairwise_distances(points[train], DEPTH, n_jobs=1)))
-        <= 1e-12
-    )
-    knn = KNeighborsClassifier(n_neighbors=3, metric="precomputed").fit(
-        distances, labels[train]
-    )
-    predicted = knn.predict(adapter.cross_distances(flat[query], flat[train]))
-    assert list(predicted) == [0, 1]
+    assert flat.shape == (6, 9) and np.array_equal(adapter.unflatten(flat), points)
+    full = adapter.distances(flat)
+    metric = EndToEndMatrices(3, depth=DEPTH).metric
+    assert full[0, 4] == pytest.approx(float(metric.dist(points[0], points[4])), 1e-10)
+    train, query = [0, 1, 3, 4], [2, 5]
+    cross = adapter.cross_distances(flat[query], flat[train])
+    assert np.max(np.abs(cross - full[np.ix_(query, train)])) <= 1e-10
+    knn = KNeighborsClassifier(n_neighbors=3, metric="precomputed")
+    knn.fit(full[np.ix_(train, train)], labels[train])
+    assert list(knn.predict(cross)) == [0, 1]
     callable_knn = KNeighborsClassifier(
         n_neighbors=3, metric=adapter.metric, algorithm="brute"
     )
     callable_knn.fit(flat[train], labels[train])
     assert list(callable_knn.predict(flat[query])) == [0, 1]
-    full = adapter.distances(points)
-    gap = full[:4, 4:].min()
-    clusters = DBSCAN(eps=0.9 * gap, min_samples=2, metric="precomputed").fit_predict(
-        full
-    )
-    assert (
-        len(set(clusters[:4])) == 1
-        and clusters[0] != clusters[4]
-        and -1 not in clusters
-    )
+    gap = full[:3, 3:].min()
+    dbscan = DBSCAN(eps=0.9 * gap, min_samples=2, metric="precomputed")
+    clusters = dbscan.fit_predict(full)
+    assert len(set(clusters[:3])) == 1 and clusters[0] != clusters[3]
+    assert -1 not in clusters
     agglomerative = AgglomerativeClustering(2, metric="precomputed", linkage="average")
     groups = agglomerative.fit_predict(full)
-    assert len(set(groups[:4])) == 1 and groups[0] != groups[4]
-    assert Isomap(n_neighbors=4, n_components=2, metric="precomputed").fit_transform(
-        full
-    ).shape == (8, 2)
+    assert len(set(groups[:3])) == 1 and groups[0] != groups[3]
+    isomap = Isomap(n_neighbors=3, n_components=2, metric="precomputed")
+    assert isomap.fit_transform(full).shape == (6, 2)
     embedding = MDS(2, metric="precomputed", init="classical_mds").fit_transform(full)
-    assert embedding.shape == (8, 2)
+    assert embedding.shape == (6, 2)
 
 
 def test_bad_inputs():
