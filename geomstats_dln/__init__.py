@@ -18,7 +18,11 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
 - :mod:`geomstats_dln.losses` -- losses ``E(X)`` (quadratic, regression,
   completion, sensing) and problem generators (§9);
 - :mod:`geomstats_dln.dynamics` -- vector fields (gradient flows up and down,
-  adapted descent), generic integrators and the :class:`Trajectory` they return.
+  adapted descent), generic integrators and the :class:`Trajectory` they return;
+- :class:`LinearNetwork`, :class:`NetworkEnsemble` -- trained networks of any
+  widths (lists, ``.npz``, PyTorch); :mod:`geomstats_dln.statistics`,
+  :mod:`geomstats_dln.clustering`, :mod:`geomstats_dln.interpolation` --
+  ensemble statistics modulo the gauge.
 """
 
 from geomstats_dln._compat import check_environment
@@ -77,6 +81,7 @@ from geomstats_dln.low_rank_balanced import (  # noqa: E402
     LowRankBalancedManifold,
     low_rank_center,
 )
+from geomstats_dln.networks import LinearNetwork, NetworkEnsemble  # noqa: E402
 from geomstats_dln.orbit_entropy import (  # noqa: E402
     entropy,
     entropy_gradient,
@@ -110,10 +115,12 @@ __all__ = [
     "GLAction",
     "GaugeAction",
     "GeodesicError",
+    "LinearNetwork",
     "LowRankBalancedManifold",
     "MatrixCompletionLoss",
     "MatrixSensingLoss",
     "MomentRegularizer",
+    "NetworkEnsemble",
     "QuadraticLoss",
     "RegressionLoss",
     "SchattenRegularizer",
