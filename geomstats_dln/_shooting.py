@@ -41,12 +41,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 import scipy.sparse.linalg
+
+from geomstats_dln._spectral import (
+    apply_operator,
+    squared_norm_and_gradient,
+    svd_frame,
+)
 
 __all__ = ["LogFailure", "svd_path", "solve_log"]
 
 _DENSE_MAX = 400  # unknowns n * m up to which the Jacobian is formed
-_JACOBIAN_RTOL = 1e-7  # integrator tolerance of the Jacobian's geodesics
+_DISCRETE_SEGMENTS = 8  # segments of the discrete geodesic (starting guess)
+_JACOBIAN_RTOL = 1e-6  # integrator tolerance of the Jacobian's geodesics (RK45)
 _JACOBIAN_CHUNK = 128  # perturbed geodesics integrated in one system
 _COND_MAX = 1e12  # differential of exp treated as singular beyond this
 
@@ -162,6 +170,67 @@ def svd_path(point, end_point, depth):
     return path, (velocity.T if transposed else velocity)
 
 
+# ------------------------------------------------------------ discrete geodesic
+def discrete_geodesic(point, end_point, depth, n_segments=8, max_iter=500):
+    r"""Minimize the discrete path energy from the SVD path (module item 3').
+
+    ``E(X_1, ..., X_{K-1}) = K sum_k g_{M_k}(X_{k+1} - X_k, X_{k+1} - X_k)`` with
+    the midpoints ``M_k = (X_k + X_{k+1}) / 2`` (a consistent discretization of
+    the geodesic energy; its minimizers converge to the geodesic as ``K`` grows)
+    and the closed-form gradient ``d/dX g_X(Z, Z) = -2 dH/dX(X, A_X^{-1} Z)``
+    (:func:`geomstats_dln._spectral.squared_norm_and_gradient`). The unknowns
+    are whitened by ``A^{1/2}`` at the starting path, so that L-BFGS sees a
+    well-conditioned problem even when singular values span many decades.
+
+    Returns
+    -------
+    points : ndarray, shape=[K + 1, n, m]
+        The discrete geodesic, ``points[0] = point``, ``points[-1] = end_point``.
+    """
+    path, _ = svd_path(point, end_point, depth)
+    taus = np.linspace(0.0, 1.0, n_segments + 1)
+    start = np.stack([point] + [path(t) for t in taus[1:-1]] + [end_point])
+    interior = start[1:-1]
+    shape = interior.shape
+
+    frame = svd_frame(interior, depth)  # fixed preconditioner: one SVD each
+
+    def whiten(vectors):
+        return apply_operator(frame, vectors, 0.5)
+
+    def points_of(z):
+        return np.concatenate(
+            [point[None], interior + whiten(z.reshape(shape)), end_point[None]]
+        )
+
+    worst = [np.inf]
+
+    def energy(z):
+        points = points_of(z)
+        deltas = np.diff(points, axis=0)
+        mids = 0.5 * (points[1:] + points[:-1])
+        try:
+            squared, momenta, gradients = squared_norm_and_gradient(mids, deltas, depth)
+        except ValueError:  # a midpoint left the full-rank matrices
+            return worst[0], np.zeros(z.shape)
+        value = n_segments * float(np.sum(squared))
+        worst[0] = min(worst[0], 10.0 * value + 1.0)
+        grad = n_segments * (
+            (2.0 * momenta[:-1] + 0.5 * gradients[:-1])
+            + (-2.0 * momenta[1:] + 0.5 * gradients[1:])
+        )
+        return value, whiten(grad).ravel()
+
+    result = scipy.optimize.minimize(
+        energy,
+        np.zeros(interior.size),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": 1e-10, "ftol": 1e-14},
+    )
+    return points_of(result.x)
+
+
 # ---------------------------------------------------------------------- solver
 class _Shooter:
     """``exp_x`` and its derivatives for one scaled problem (guarded)."""
@@ -207,6 +276,7 @@ class _Shooter:
                     batch,
                     np.broadcast_to(self.problem.x, batch.shape),
                     _JACOBIAN_RTOL,
+                    low_order=True,
                 )
             except GeodesicError:
                 return None
@@ -232,10 +302,22 @@ class _Shooter:
         return (ends[1] - ends[0]) / step
 
 
-def _newton(shooter, velocity, target, tol, max_iter, final_rtol, max_halvings=10):
+def _newton(
+    shooter,
+    velocity,
+    target,
+    tol,
+    max_iter,
+    final_rtol,
+    max_halvings=10,
+    max_jacobians=None,
+    jacobian=None,
+):
     """Guarded damped Newton on ``exp_x(v) = target`` from ``velocity``.
 
-    Returns ``(velocity, residual_norm)`` on success; raises :class:`LogFailure`.
+    ``jacobian`` (optional) is a previous estimate of ``d exp_x``, refined by
+    Broyden updates. Returns ``(velocity, relative_residual, jacobian)`` on
+    success; raises :class:`LogFailure`.
     """
     target_norm = max(float(np.linalg.norm(target)), 1e-300)
     dense = shooter.size <= _DENSE_MAX
@@ -249,12 +331,12 @@ def _newton(shooter, velocity, target, tol, max_iter, final_rtol, max_halvings=1
     if residual is None:
         raise LogFailure("the first shot leaves the full-rank matrices")
     res_norm = float(np.linalg.norm(residual))
-    jacobian = None
     fresh = False
+    jacobians = 0
     for _ in range(max_iter):
         if res_norm <= tol * target_norm:
             if rtol <= final_rtol:
-                return velocity, res_norm / target_norm
+                return velocity, res_norm / target_norm, jacobian
             rtol = final_rtol  # confirm at full accuracy
             residual = shooter.residual(velocity, target, rtol)
             if residual is None:
@@ -263,6 +345,12 @@ def _newton(shooter, velocity, target, tol, max_iter, final_rtol, max_halvings=1
             continue
         if dense:
             if jacobian is None:
+                if max_jacobians is not None and jacobians >= max_jacobians:
+                    raise LogFailure(
+                        f"Newton needs a new Jacobian at relative residual "
+                        f"{res_norm / target_norm:.2e}"
+                    )
+                jacobians += 1
                 jacobian = shooter.jacobian(velocity)
                 fresh = True
                 if jacobian is None:
@@ -322,7 +410,7 @@ def _newton(shooter, velocity, target, tol, max_iter, final_rtol, max_halvings=1
     )
 
 
-def solve_log(metric, target, point, tol, max_iter):
+def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     """``log_point(target)`` for one pair of full-rank matrices [n, m].
 
     Parameters
@@ -334,45 +422,104 @@ def solve_log(metric, target, point, tol, max_iter):
         Relative residual ``|exp(V) - Y| / |Y|`` to reach.
     max_iter : int
         Newton iterations per solve (each continuation step is one solve).
+    warm_start : tuple, optional
+        ``(base_point, velocity, jacobian)`` of a solved problem with the same
+        target and a nearby base point (a Frechet mean's previous iterate):
+        ``velocity - J^{-1}(point - base_point)`` starts Newton, and the
+        Jacobian (dimensionless: ``d exp`` is invariant under the rescaling)
+        is reused.
 
     Returns
     -------
     velocity : ndarray, shape=[n, m]
+    jacobian : ndarray or None
+        The last Jacobian estimate (for a later warm start).
 
     Raises
     ------
     LogFailure
-        With the reason (different components, boundary, stall, conjugate point).
+        With the reason (boundary, stall, conjugate point).
     """
     scale = float(np.linalg.norm(point, 2))
     x, y = point / scale, target / scale
     problem = _Problem(x, y, tol)
     shooter = _Shooter(metric, problem)
     final_rtol = metric.rtol
-    path, path_velocity = svd_path(x, y, metric.depth)
     reasons = []
-    guesses = [path_velocity, y - x]
-    for guess in guesses:
+    attempts = []
+    if warm_start is not None:
+        base, old_velocity, old_jacobian = warm_start
+        shift = (point - base).ravel()
+        if old_jacobian is not None:
+            try:
+                shift = np.linalg.solve(old_jacobian, shift)
+            except np.linalg.LinAlgError:
+                pass
+        guess = (old_velocity - shift.reshape(point.shape)) / scale
+        attempts.append(("warm start", guess, old_jacobian))
+    path, path_velocity = svd_path(x, y, metric.depth)
+    attempts.append(("the SVD path", path_velocity, None))
+    for name, guess, jacobian in attempts:
         try:
-            velocity, _ = _newton(
-                shooter, guess, y, tol, max_iter, final_rtol, max_halvings=4
+            velocity, _, jacobian = _newton(
+                shooter,
+                guess,
+                y,
+                tol,
+                max_iter,
+                final_rtol,
+                max_halvings=4,
+                max_jacobians=1,
+                jacobian=jacobian,
             )
-            return scale * velocity
+            return scale * velocity, jacobian
         except LogFailure as failure:
-            reasons.append(failure.reason)
-    # Continuation along the SVD path.
-    tau, velocity, h = 0.0, np.zeros_like(x), 0.25
+            reasons.append(f"from {name}: {failure.reason}")
+    # The discrete geodesic: a starting velocity accurate to O(1/K^2) from the
+    # one-sided second-order difference, and a path through (nearly) geodesic
+    # points for the continuation.
+    segments = _DISCRETE_SEGMENTS
+    points = discrete_geodesic(x, y, metric.depth, segments)
+    guess = segments * (-3.0 * points[0] + 4.0 * points[1] - points[2]) / 2.0
+    try:
+        velocity, _, jacobian = _newton(shooter, guess, y, tol, max_iter, final_rtol)
+        return scale * velocity, jacobian
+    except LogFailure as failure:
+        reasons.append(f"from the discrete geodesic: {failure.reason}")
+
+    def discrete_path(t):
+        position = t * segments
+        k = min(int(position), segments - 1)
+        weight = position - k
+        return (1.0 - weight) * points[k] + weight * points[k + 1]
+
+    for name, target_path in (("discrete geodesic", discrete_path), ("SVD path", path)):
+        try:
+            velocity = _continuation(
+                shooter, target_path, guess, tol, max_iter, final_rtol
+            )
+            return scale * velocity, None
+        except LogFailure as failure:
+            reasons.append(f"continuation along the {name}: {failure.reason}")
+    raise LogFailure("shooting failed (" + "; ".join(reasons) + ")")
+
+
+def _continuation(shooter, path, initial_velocity, tol, max_iter, final_rtol):
+    """Solve ``exp_x(v) = path(tau)`` for tau from 0 to 1 (module item 4).
+
+    ``initial_velocity`` approximates ``log_x(path(1))``: ``tau *
+    initial_velocity`` predicts the first step, secants the later ones.
+    """
+    tau, velocity, h = 0.0, np.zeros_like(shooter.problem.x), 0.25
     previous = None
     while tau < 1.0:
         if h < 1.0 / 256:
-            raise LogFailure(
-                "shooting failed from the SVD-path and straight-line guesses ("
-                + "; ".join(reasons)
-                + f") and continuation along the SVD path stopped at t = {tau:.3g}"
-            )
+            raise LogFailure(f"stopped at t = {tau:.3g}")
         new_tau = min(1.0, tau + h)
-        if previous is None:
-            guess = new_tau * path_velocity if tau == 0.0 else velocity * new_tau / tau
+        if tau == 0.0:
+            guess = new_tau * initial_velocity
+        elif previous is None:
+            guess = velocity * new_tau / tau
         else:  # secant predictor
             prev_tau, prev_velocity = previous
             guess = velocity + (velocity - prev_velocity) * (new_tau - tau) / (
@@ -382,7 +529,7 @@ def solve_log(metric, target, point, tol, max_iter):
         rtol = final_rtol if new_tau == 1.0 else max(final_rtol, 1e-9)
         try:
             # A continuation step is a short solve: fail fast and shorten it.
-            new_velocity, _ = _newton(
+            new_velocity, _, _ = _newton(
                 shooter,
                 guess,
                 goal,
@@ -397,4 +544,4 @@ def solve_log(metric, target, point, tol, max_iter):
         previous = (tau, velocity) if tau > 0.0 else None
         tau, velocity = new_tau, new_velocity
         h = min(2.0 * h, 0.5)
-    return scale * velocity
+    return velocity

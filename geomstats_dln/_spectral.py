@@ -83,6 +83,25 @@ KERNEL_MIN_DEPTH = 16
 _TRIPLE_WIDTH = 1e-3
 
 
+@functools.cache
+def _blas_controller():
+    import scipy.linalg  # noqa: F401  (load scipy's BLAS before inspecting)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def single_threaded_blas():
+    """Context manager: BLAS on one thread (``threadpoolctl``).
+
+    The geodesic integrator and the shooting solver make thousands of BLAS
+    calls on small matrices, where OpenBLAS' threads cost more than they save
+    (7x slower on a loaded 2-core machine); large batches are split over cores
+    by :func:`operator_power` instead.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
 def check_depth(depth: int | float) -> int | float:
     """Validate a depth: an integer ``>= 1`` or ``math.inf``."""
     if isinstance(depth, bool):
@@ -798,6 +817,31 @@ def square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
         k_right = k_right + gamma * ((p_t * weight) @ p)
     gradient = k_left * s + s[:, None] * k_right
     return left @ (coefficients * p) @ right_t, left @ gradient @ right_t
+
+
+def squared_norm_and_gradient(points, vectors, depth):
+    r"""``g_X(Z, Z)``, ``P = A_X^{-1}(Z)`` and ``d/dX g_X(Z, Z) = -2 dH/dX(X, P)``.
+
+    For flat batches [k, n, m] (NumPy, one SVD per point): the energy of a
+    discrete path and its gradient (:mod:`geomstats_dln._shooting`). From
+    ``g_X(Z, Z) = <A_X^{-1} Z, Z>``: ``d g[dX] = -<P, dA_X[dX](P)> = -2 dH/dX[dX]``
+    with ``H(X, P) = 1/2 <P, A_X(P)>`` (MATH §3).
+
+    Returns
+    -------
+    squared_norms : ndarray, shape=[k]
+    momenta : ndarray, shape=[k, n, m]
+    gradients : ndarray, shape=[k, n, m]
+        ``d/dX g_X(Z, Z)``.
+    """
+    depth = check_depth(depth)
+    frame = _full_frame(np.asarray(points, dtype=float), depth)
+    rotated = _rotate(frame, np.asarray(vectors, dtype=float))
+    momenta_rotated = rotated / frame.coefficients
+    force = _hamiltonian_gradient_rotated(frame, momenta_rotated)
+    squared = np.sum(rotated * momenta_rotated, axis=(-2, -1))
+    momenta, force = _unrotate(frame, np.stack([momenta_rotated, force]))
+    return squared, momenta, -2.0 * force
 
 
 def operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol=None):

@@ -15,12 +15,13 @@ frame ``A(u_i v_j^T) = a_ij u_i v_j^T``, so every operation costs one SVD
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.integrate import DOP853, solve_ivp
+from scipy.integrate import DOP853, RK45, solve_ivp
 
 import geomstats.backend as gs
 from geomstats.geometry.base import VectorSpaceOpenSet
@@ -38,6 +39,7 @@ from geomstats_dln._spectral import (
     lower_index,
     operator_and_hamiltonian_gradient,
     operator_power,
+    single_threaded_blas,
     square_operator_and_hamiltonian_gradient,
     svd_frame,
 )
@@ -48,6 +50,33 @@ __all__ = ["EndToEndMatrices", "DLNMetric", "GeodesicError"]
 
 class GeodesicError(RuntimeError):
     """A geodesic could not be computed (boundary reached, shooting diverged)."""
+
+
+class _WarmStarts:
+    """A small least-recently-used store of solved log problems, by target."""
+
+    size = 128
+
+    def __init__(self):
+        self._entries = collections.OrderedDict()
+
+    def get(self, key):
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key, entry):
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def __getstate__(self):  # pickled metrics (joblib workers) start empty
+        return {}
+
+    def __setstate__(self, state):
+        self._entries = collections.OrderedDict()
 
 
 def _check_errors(errors):
@@ -288,6 +317,9 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         self.log_max_iter = log_max_iter
         self.boundary_rtol = boundary_rtol
         self.max_evaluations = max_evaluations
+        # Recent log solutions by target: iterative estimators (Frechet mean,
+        # k-means) ask for log_X(Y) with the same Y and a slowly moving X.
+        self._warm_starts = _WarmStarts()
 
     # ------------------------------------------------------------------ operator
     def _frame(self, base_point):
@@ -423,8 +455,20 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         )
         return velocity, -gradient
 
-    def _integrate(
-        self, points, momenta, times, rtol=None, max_evaluations=None, info=None
+    def _integrate(self, *args, **kwargs):
+        """:meth:`_integrate_flow` with BLAS on one thread (small matrices)."""
+        with single_threaded_blas():
+            return self._integrate_flow(*args, **kwargs)
+
+    def _integrate_flow(
+        self,
+        points,
+        momenta,
+        times,
+        rtol=None,
+        max_evaluations=None,
+        info=None,
+        method=DOP853,
     ):
         """Integrate the Hamiltonian flow of a flat batch [k, n, m] to ``times``.
 
@@ -484,7 +528,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         try:
             if len(times) == 1:
                 # exp: step the solver to t_final itself (no dense output needed).
-                solver = DOP853(vector_field, 0.0, y0, t_final, rtol=rtol, atol=atol)
+                solver = method(vector_field, 0.0, y0, t_final, rtol=rtol, atol=atol)
                 message = None
                 while solver.status == "running":
                     message = solver.step()
@@ -694,12 +738,18 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                 velocities[index] = targets[index] - points[index]
                 continue
             try:
-                velocities[index] = solve_log(
-                    self,
-                    targets[index],
-                    points[index],
-                    self.log_tol,
-                    self.log_max_iter,
+                key = targets[index].tobytes()
+                with single_threaded_blas():
+                    velocities[index], jacobian = solve_log(
+                        self,
+                        targets[index],
+                        points[index],
+                        self.log_tol,
+                        self.log_max_iter,
+                        self._warm_starts.get(key),
+                    )
+                self._warm_starts.put(
+                    key, (points[index].copy(), velocities[index].copy(), jacobian)
                 )
             except LogFailure as failure:
                 failures[index] = failure.reason
@@ -727,14 +777,28 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
             return lower_index(points[0], vectors[0], self.depth)[None]
         return lower_index(points, vectors, self.depth)
 
-    def _exp_flat(self, vectors, points, rtol=None, max_evaluations=None, info=None):
+    def _exp_flat(
+        self,
+        vectors,
+        points,
+        rtol=None,
+        max_evaluations=None,
+        info=None,
+        low_order=False,
+    ):
         """``exp`` of flat NumPy batches [k, n, m], integrated as one system."""
         if self.depth == 1:
             self._check_segment(points, vectors)
             return points + vectors
         momenta = self._momenta(vectors, points)
         return self._integrate(
-            points, momenta, np.array([1.0]), rtol, max_evaluations, info
+            points,
+            momenta,
+            np.array([1.0]),
+            rtol,
+            max_evaluations,
+            info,
+            RK45 if low_order else DOP853,
         )[-1]
 
     def squared_dist(
