@@ -8,7 +8,7 @@ minimizer a method reaches is the question. From one small start
 - Pymanopt's steepest descent (RGD), conjugate gradients (RCG) and trust regions
   (RTR) on :class:`~geomstats_dln.optimization.DLNManifold` for several depths
   ``N`` (``N = 1`` is the Euclidean metric);
-- the DLN gradient flow ``X' = -A_{N,X}(E'(X))`` (DOP853), which is what
+- the DLN gradient flow ``X' = -A_{N,X}(E'(X))`` (LSODA), which is what
   training a balanced network does (survey Thm 3);
 - SciPy's L-BFGS on the Euclidean problem.
 
@@ -164,10 +164,19 @@ def _run_pymanopt(kind, loss, depth, start, max_iterations):
 
 
 def _run_flow(loss, depth, start, t_final, rtol):
-    """The DLN gradient flow; wall time spread evenly over the accepted steps."""
+    """The DLN gradient flow; wall time spread evenly over the accepted steps.
+
+    LSODA: from a small start the flow is stiff near its limit (the small
+    singular values relax slowly while the large ones are fast); explicit
+    DOP853 needed about 4x more steps and time here.
+    """
     started = time.perf_counter()
     trajectory = integrate(
-        riemannian_gradient_field(loss, depth), start, t_final, rtol=rtol
+        riemannian_gradient_field(loss, depth),
+        start,
+        t_final,
+        rtol=rtol,
+        method="LSODA",
     )
     wall = time.perf_counter() - started
     steps = len(trajectory.times)
@@ -246,7 +255,7 @@ def compare_optimizers(
     orthogonal = np.linalg.qr(rng.normal(size=(max(n, m), max(n, m))))[0]
     start = START_SCALE * orthogonal[:n, :m]
     runs: dict = {"start": start}
-    max_iterations = 300 if quick else 3000
+    max_iterations = 200 if quick else 3000
     jobs = [
         (
             f"{kind} g^{depth}",
@@ -255,7 +264,7 @@ def compare_optimizers(
         for depth in depths
         for kind in ("RGD", "RCG", "RTR")
     ]
-    t_final, rtol = (300.0, 1e-6) if quick else (300.0, 1e-7)
+    t_final, rtol = (300.0, 1e-6) if quick else (300.0, 1e-8)
     jobs += [
         (f"flow g^{depth}", lambda d=depth: _run_flow(loss, d, start, t_final, rtol))
         for depth in flow_depths
@@ -353,7 +362,8 @@ def _pymanopt_slopes(loss, depth):
 
 def _run_all(ctx: ReportContext):
     dim = 8  # smaller completion problems leave rows or columns unobserved
-    depths = (2, 3) if ctx.quick else (1, 2, 3)
+    depths = (3,) if ctx.quick else (1, 2, 3)
+    flow_depths = (3,) if ctx.quick else (2, 3)
     problems = _problems(dim, ctx.seed)
     results, truths = {}, {}
     for name, (loss, truth) in problems.items():
@@ -362,6 +372,7 @@ def _run_all(ctx: ReportContext):
             loss,
             truth,
             depths=depths,
+            flow_depths=flow_depths,
             quick=ctx.quick,
             seed=ctx.seed + 1,
             progress=lambda label, name=name: ctx.substep(f"{name}: {label}"),
@@ -536,7 +547,7 @@ def _part_comparison(ctx: ReportContext):
         f"{int(0.6 * dim * dim)} Gaussian measurements; completion: rank-1 "
         f"truth, 45% of the entries. Start X_0 = {START_SCALE:g} Q (Q orthogonal). "
         f"Pymanopt solvers stop at Riemannian gradient norm {GRADIENT_TOL:g}; the "
-        "gradient flow runs to a fixed time (its 'iterations' are the "
+        "gradient flow runs to t = 300 (LSODA; its 'iterations' are the "
         "integrator's accepted steps; its wall time is spread evenly over them). "
         "TrustRegions runs with mininner=0: with Pymanopt's default 1 its inner "
         "CG takes a second step after an exact first one (the Euclidean "
@@ -551,7 +562,7 @@ def _part_diagnostics(ctx: ReportContext):
     dim = 4 if ctx.quick else 6
     loss, _ = sensing_problem(dim, rank=2, seed=ctx.seed)
     checks, rows = [], []
-    for depth in (2, 3):
+    for depth in (3,) if ctx.quick else (2, 3):
         try:
             first, second = _pymanopt_slopes(loss, depth)
         except Exception as error:  # reported as FAIL rows with the reason
