@@ -31,6 +31,7 @@ from geomstats_dln.report import (
     end_to_end_section,
     fibers_section,
     optimization_section,
+    statistics_section,
     thermodynamics_section,
 )
 from geomstats_dln.report._framework import (
@@ -75,6 +76,7 @@ SECTIONS: list[Section] = [
     fibers_section.section,
     thermodynamics_section.section,
     optimization_section.section,
+    statistics_section.section,
 ]
 """The registry: sections run, in this order, by :func:`run_report`."""
 
