@@ -57,7 +57,7 @@ TOL_PREDICTED_LIMIT = 1e-6  # check: Euclidean limit vs X_0 + A^+(y - A X_0)
 RANK_RTOL = 1e-2  # numerical rank: singular values above this times s_max
 
 
-def _problems(dim: int, seed: int):
+def benchmark_problems(dim: int, seed: int):
     """Underdetermined sensing (rank 2) and completion (rank 1) of ``dim x dim``."""
     sensing, sensing_truth = sensing_problem(
         dim, rank=2, n_measurements=int(0.6 * dim * dim), seed=seed
@@ -364,7 +364,7 @@ def _run_all(ctx: ReportContext):
     dim = 8  # smaller completion problems leave rows or columns unobserved
     depths = (3,) if ctx.quick else (1, 2, 3)
     flow_depths = (3,) if ctx.quick else (2, 3)
-    problems = _problems(dim, ctx.seed)
+    problems = benchmark_problems(dim, ctx.seed)
     results, truths = {}, {}
     for name, (loss, truth) in problems.items():
         truths[name] = truth
@@ -551,7 +551,11 @@ def _part_comparison(ctx: ReportContext):
         "integrator's accepted steps; its wall time is spread evenly over them). "
         "TrustRegions runs with mininner=0: with Pymanopt's default 1 its inner "
         "CG takes a second step after an exact first one (the Euclidean "
-        "completion Hessian is a projection) and divides 0 by 0."
+        "completion Hessian is a projection) and divides 0 by 0. A failed run "
+        "is a row with its error: Riemannian CG on g^2 can stop on a "
+        "rank-deficient matrix, because along g^2 a singular value moves as "
+        "s(t) = (sqrt(s) + t c)^2 and touches 0 (g^N is incomplete); the "
+        "second-order retraction reproduces this exactly."
         f"\n\n{table}\n\n![optimization comparison]({figure})\n\n"
         + _conclusions(results)
     )
