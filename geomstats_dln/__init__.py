@@ -17,6 +17,9 @@ See ``../shared/MATH.md`` for every formula and its source. Public names:
   :func:`volume_density` (§5);
 - :mod:`geomstats_dln.losses` -- losses ``E(X)`` (quadratic, regression,
   completion, sensing) and problem generators (§9);
+- :mod:`geomstats_dln.optimization` -- Pymanopt manifold of ``(M_d, g^N)``
+  (gradient, Hessian through the closed-form connection of
+  :mod:`geomstats_dln.connection`), imported lazily;
 - :mod:`geomstats_dln.dynamics` -- vector fields (gradient flows up and down,
   adapted descent), generic integrators and the :class:`Trajectory` they return;
 - :class:`LinearNetwork`, :class:`NetworkEnsemble` -- trained networks of any
@@ -29,7 +32,7 @@ from geomstats_dln._compat import check_environment
 
 check_environment()
 
-from geomstats_dln import dynamics, losses  # noqa: E402
+from geomstats_dln import dynamics, losses, optimization  # noqa: E402
 from geomstats_dln.balanced import (  # noqa: E402
     BalancedBundle,
     BalancedManifold,
@@ -151,6 +154,7 @@ __all__ = [
     "low_rank_center",
     "moment_differential",
     "moments",
+    "optimization",
     "orbit_basis",
     "orthogonal_group_volume",
     "solve_fiber_operator",
