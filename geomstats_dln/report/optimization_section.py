@@ -22,6 +22,8 @@ start recovers the low-rank truth better than the Euclidean limit.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import time
 
@@ -353,9 +355,11 @@ def _pymanopt_slopes(loss, depth):
     direction = 0.3 * rng.normal(size=(n, m)) / math.sqrt(n * m)
     slopes = []
     for quadratic in (False, True):
-        _, _, _, poly = check_directional_derivative(
-            problem, point, direction, use_quadratic_model=quadratic
-        )
+        # Pymanopt prints a sentence per check; the report's stdout is its path.
+        with contextlib.redirect_stdout(io.StringIO()):
+            _, _, _, poly = check_directional_derivative(
+                problem, point, direction, use_quadratic_model=quadratic
+            )
         slopes.append(float(poly[0]))
     return slopes
 
