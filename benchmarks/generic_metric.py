@@ -1,6 +1,6 @@
 r"""The *generic geomstats route* to the DLN metric: a baseline for the benchmarks.
 
-An independent implementation of ``(M_n, g^N)`` (``../shared/MATH.md`` §3) that
+An independent implementation of ``(M_n, g^N)`` (``docs/mathematics.md`` §3) that
 uses nothing from :mod:`geomstats_dln`: the space is
 ``geomstats.geometry.euclidean.Euclidean(n * n)`` (flat coordinates are the
 row-major entries of an ``n x n`` matrix) and the metric only defines

@@ -1,4 +1,4 @@
-"""Geometrically adapted gradient descent against standard descent (MATH.md §8).
+"""Adapted gradient descent against standard descent (docs/mathematics.md §8).
 
 For an overparametrized deep linear network and a small ReLU network, the
 adapted flow theta' = -D^+ (x - y) drives the cost down as C(0) e^{-2t} exactly,

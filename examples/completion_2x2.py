@@ -1,4 +1,4 @@
-"""The 2 x 2 matrix completion of MATH.md §9 from 100 small random starts.
+"""The 2 x 2 matrix completion of docs/mathematics.md §9 from 100 small random starts.
 
 Observe X_11 = X_22 = 1. The g^3 gradient flow from small balanced
 initializations is attracted to rank one: the limits [[1, a], [b, 1]] cluster

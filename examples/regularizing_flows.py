@@ -1,4 +1,4 @@
-"""Regularizing flows on the fibers of the end-to-end map (MATH.md §6).
+"""Regularizing flows on the fibers of the end-to-end map (docs/mathematics.md §6).
 
 From one Gaussian network W (d = 3, N = 4), with X = phi(W) fixed:
 

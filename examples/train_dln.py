@@ -1,8 +1,8 @@
 """Train deep linear networks of depth N = 1..4 on a matrix-completion task.
 
 Integrates the Riemannian gradient flow X' = -A_{N,X}(E'(X)) on (M_d, g^N)
-(MATH.md §3), which is what upstairs training W' = -grad L(W) from a balanced
-start does to the end-to-end matrix (Thm 2/3), and plots the loss and the
+(docs/mathematics.md §3), which is what upstairs training W' = -grad L(W) from a
+balanced start does to the end-to-end matrix (Thm 2/3), and plots the loss and the
 singular values of X over time: deeper networks learn one singular value at a
 time. Writes ``train_dln.png``. Runs in about 10 seconds.
 

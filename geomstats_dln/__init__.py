@@ -1,6 +1,6 @@
 """geomstats-dln: the geometry of the deep linear network as geomstats objects.
 
-See ``../shared/MATH.md`` for every formula and its source. Public names:
+See ``docs/mathematics.md`` for every formula and its source. Public names:
 
 - :class:`EndToEndMatrices`, :class:`DLNMetric` -- the space ``(M_d, g^N)`` (§3);
 - :class:`DLNBuresWassersteinMetric` -- its restriction to SPD matrices (§3);

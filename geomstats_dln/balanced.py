@@ -1,6 +1,6 @@
 r"""Balanced networks and the Riemannian submersion onto ``(M_d, g^N)``.
 
-``../shared/MATH.md`` §4 (survey §5, §6.4, §8). The full-rank balanced manifold
+``docs/mathematics.md`` §4 (survey §5, §6.4, §8). The full-rank balanced manifold
 ``M`` consists of the ``W`` with all moments ``G_k = 0``; it is parametrized by
 ``X = U S V^T``, ``Lam = S^{1/N}`` and gauges ``Q_k in O(d)``:
 ``W_N = U Lam Q_{N-1}^T``, ``W_k = Q_k Lam Q_{k-1}^T``, ``W_1 = Q_1 Lam V^T``.

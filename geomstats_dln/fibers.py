@@ -1,6 +1,6 @@
 r"""Fibers of the end-to-end map, the ``GL(d)^{N-1}`` action and regularizers.
 
-``../shared/MATH.md`` §6 (balancedness paper §1.2-2.5, §3). For a full-rank
+``docs/mathematics.md`` §6 (balancedness paper §1.2-2.5, §3). For a full-rank
 ``X`` the fiber ``F_X = phi^{-1}(X)`` is one orbit of ``GL(d)^{N-1}`` acting by
 
     ``A.W = (W_N A_{N-1}^{-1}, ..., A_k W_k A_{k-1}^{-1}, ..., A_1 W_1)``

@@ -1,7 +1,7 @@
 r"""Losses ``E(X)`` of end-to-end matrices, and seeded test problems.
 
 A deep linear network is trained on a loss of its end-to-end matrix
-``X = W_N ... W_1`` (``../shared/MATH.md`` §1): the lifted loss is
+``X = W_N ... W_1`` (``docs/mathematics.md`` §1): the lifted loss is
 ``L(W) = E(phi(W))`` and every flow of the library only needs ``E(X)`` and its
 Euclidean gradient ``E'(X) = dE/dX``. This module provides
 

@@ -1,6 +1,6 @@
 r"""Boltzmann entropy of the DLN and the volume form of ``(M_d, g^N)``.
 
-``../shared/MATH.md`` §5 (survey §6, Thm 10; Menon-Yu, entropy paper Thm 4)
+``docs/mathematics.md`` §5 (survey §6, Thm 10; Menon-Yu, entropy paper Thm 4)
 and §3 (volume form, survey Thm 11). For a full-rank square ``X = U S V^T``
 the fiber of the end-to-end map in the balanced manifold is the gauge orbit
 ``O_X``, a free orbit of ``O(d)^{N-1}`` (MATH §4), and the entropy is its

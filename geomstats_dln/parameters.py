@@ -1,4 +1,4 @@
-r"""The parameter space of a deep linear network (``../shared/MATH.md`` §1, §2).
+r"""The parameter space of a deep linear network (``docs/mathematics.md`` §1, §2).
 
 A point is ``W = (W_N, ..., W_1)``, stored input layer first:
 ``W[..., k-1, :, :] = W_k``, shape ``[..., N, d, d]``. The end-to-end map is

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geomstats_dln.losses` (``../shared/MATH.md`` §1, §8, §9).
+"""Tests of :mod:`geomstats_dln.losses` (``docs/mathematics.md`` §1, §8, §9).
 
 Values are checked against references written here with plain loops over
 entries, samples and measurements (``autograd.numpy``, so that ``autograd.grad``

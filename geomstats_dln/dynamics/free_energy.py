@@ -1,6 +1,6 @@
 r"""Free energy ``F = E - S / beta`` and its Riemannian gradient flow.
 
-``../shared/MATH.md`` §5 (survey §6.3, Definition 12, (6.6)-(6.7)): at inverse
+``docs/mathematics.md`` §5 (survey §6.3, Definition 12, (6.6)-(6.7)): at inverse
 temperature ``beta`` the free energy of a full-rank square end-to-end matrix is
 
 .. math::

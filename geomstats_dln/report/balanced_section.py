@@ -395,7 +395,8 @@ def section(ctx: ReportContext) -> SectionResult:
     """Balanced networks and the Riemannian submersion onto ``(M_d, g^N)``."""
     intro = (
         "Parameters W = (W_N, ..., W_1), end-to-end map phi(W) = W_N ... W_1, "
-        "moments G_k = W_k W_k^T - W_{k+1}^T W_{k+1} (MATH.md sections 1, 2, 4). "
+        "moments G_k = W_k W_k^T - W_{k+1}^T W_{k+1} "
+        "(docs/mathematics.md sections 1, 2, 4). "
         "Each check compares with an independent computation or a theorem's "
         "prediction."
     )

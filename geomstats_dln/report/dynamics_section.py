@@ -498,7 +498,7 @@ def section(ctx: ReportContext) -> SectionResult:
     """Training dynamics on DLN geometry."""
     intro = (
         "Vector fields of geomstats_dln.dynamics integrated by its generic "
-        "integrators (MATH.md sections 1-3, 8, 9). Every number is checked "
+        "integrators (docs/mathematics.md sections 1-3, 8, 9). Every number is checked "
         "against a theorem's prediction or a closed form."
     )
     return assemble_section(ctx, TITLE, intro, PARTS)

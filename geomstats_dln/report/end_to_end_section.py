@@ -1,6 +1,6 @@
 r"""Report section: the space of end-to-end matrices ``(M_d, g^N)``.
 
-Checks the library against computations that do not use it (``MATH.md`` §3):
+Checks the library against computations that do not use it (``docs/mathematics.md`` §3):
 
 (a) ``g^N`` against its definition ``g^N_X(Z_1, Z_2) = <A_{N,X}^{-1}(Z_1), Z_2>``
     with the operator matrix of
@@ -618,7 +618,8 @@ def section(ctx: ReportContext) -> SectionResult:
         if len(out) > 2:
             figures.append(out[2])
     intro = (
-        "The metric g^N on n x m matrices of full rank (MATH.md section 3): "
+        "The metric g^N on n x m matrices of full rank "
+        "(docs/mathematics.md section 3): "
         "g^N_X(Z1, Z2) = <A_{N,X}^-1(Z1), Z2>, "
         "A_{N,X}(Z) = sum_{p=1}^N (XX^T)^((N-p)/N) Z (X^TX)^((p-1)/N). "
         "Tables (a)-(c) compare the library with computations that do not use it "

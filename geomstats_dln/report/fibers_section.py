@@ -953,7 +953,8 @@ def section(ctx: ReportContext) -> SectionResult:
     """Fibers of the end-to-end map, Kempf-Ness, regularizing flows (MATH §6)."""
     intro = (
         "Flows on the fibers F_X = phi^{-1}(X) of the end-to-end map and the "
-        "Kempf-Ness minimum of |W|^2 on them (MATH.md section 6, balancedness "
+        "Kempf-Ness minimum of |W|^2 on them (docs/mathematics.md section 6, "
+        "balancedness "
         "paper §1-4), from geomstats_dln.fibers and "
         "geomstats_dln.dynamics.regularizing. Moments G_k = W_k W_k^T - "
         "W_{k+1}^T W_{k+1} and products phi(W) in the checks are recomputed "

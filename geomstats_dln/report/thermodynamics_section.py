@@ -327,6 +327,6 @@ def section(ctx: ReportContext) -> SectionResult:
     intro = (
         "The Boltzmann entropy S(X) = log vol(O_X) of the gauge orbit over X, "
         "the free energy E - S/beta and its gradient flow on (M_d, g^N) "
-        "(MATH.md sections 5 and 7)."
+        "(docs/mathematics.md sections 5 and 7)."
     )
     return assemble_section(ctx, TITLE, intro, PARTS)
