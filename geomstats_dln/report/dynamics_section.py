@@ -184,6 +184,9 @@ def _curves(ctx: ReportContext):
     return text, [], FIGURE_CURVES
 
 
+SLOW_LOSS = 1e-10  # loss at t = 50 above which a 2 x 2 run is continued
+
+
 def _completion_2x2(ctx: ReportContext):
     ctx.substep("(c) 2 x 2 completion, 100 seeds")
     loss = two_by_two_completion()
@@ -197,7 +200,20 @@ def _completion_2x2(ctx: ReportContext):
         rtol=1e-8,
         record_defaults=False,
     )
-    limits = trajectory.final_state
+    limits = np.array(trajectory.final_state)
+    # Starts with a negative diagonal pass close to the saddle X = 0, where
+    # g^N degenerates and the flow crawls: t = 50 is not their limit yet.
+    # They continue to t = 500 (the theory is about limits).
+    slow = np.flatnonzero(np.asarray(loss.value(limits)) > SLOW_LOSS)
+    if slow.size:
+        continued = integrate(
+            riemannian_gradient_field(loss, 3),
+            limits[slow],
+            450.0,
+            rtol=1e-8,
+            record_defaults=False,
+        )
+        limits[slow] = continued.final_state
     s = np.linalg.svd(limits, compute_uv=False)
     ratio = s[:, 1] / s[:, 0]
     plus = np.max(np.abs(limits - np.ones((2, 2))), axis=(1, 2)) < 0.1
@@ -236,7 +252,10 @@ def _completion_2x2(ctx: ReportContext):
         "### (c) 2 x 2 completion (MATH §9)\n\n"
         "Observe X_11 = X_22 = 1; 100 balanced starts with layers of scale 0.1 "
         "(X_0 ~ 1e-3), N = 3, downstairs flow to t = 50 (DOP853, rtol 1e-8), all "
-        "paths in one batched integration. The limits lie on the zero set "
+        "paths in one batched integration; runs still above loss 1e-10 at t = 50 "
+        "(starts with a negative diagonal, which pass close to the saddle X = 0 "
+        f"where g^N degenerates: {slow.size} here) continue to t = 500. The "
+        "limits lie on the zero set "
         f"[[1, a], [b, 1]] (max final loss {residual:.1e}). **{low:.0%}** end with "
         f"s2/s1 < 1e-2; {np.mean(plus):.0%} within 0.1 of [[1, 1], [1, 1]] and "
         f"{np.mean(minus):.0%} of its mirror [[1, -1], [-1, 1]]. The mirror is "
