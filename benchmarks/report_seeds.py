@@ -59,15 +59,18 @@ def main() -> None:
     args = parser.parse_args()
     names = None if args.sections is None else args.sections.split(",")
     seeds = range(args.first, args.last + 1)
-    results = Parallel(n_jobs=args.jobs)(
+    results, passed = [], 0
+    outputs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
         delayed(run_seed)(seed, names) for seed in seeds
     )
-    passed = 0
-    for seed, failed, seconds in sorted(results):
+    for seed, failed, seconds in outputs:  # one line per seed as it finishes
+        results.append((seed, failed, seconds))
         if failed:
             print(f"seed {seed}: FAIL ({seconds:.0f} s): {'; '.join(failed)[:300]}")
         else:
             passed += 1
+            print(f"seed {seed}: pass ({seconds:.0f} s)")
+        print(f"  so far {passed} of {len(results)} pass", flush=True)
     total = sum(result[2] for result in results)
     print(
         f"{passed} of {len(results)} seeds pass (sections: {args.sections or 'all'}; "
