@@ -148,6 +148,205 @@ def depth_1000() -> None:
     )
 
 
+# ------------------------------------------------------------------ sweep
+def _sweep_cases():
+    """``(entry point, input label, expected, thunk)``: ``expected`` is
+    ``"result"`` for valid array-likes and sizes, ``"error"`` otherwise."""
+    import math  # noqa: F401
+
+    from geomstats_dln import balanced, fibers, losses, orbit_entropy, parameters
+    from geomstats_dln.dynamics import effective_rank, simulate_brownian, simulate_rle
+
+    good = np.array([[2.0, 0.3], [0.1, 1.0]])
+    layers = balanced.center(good, 3)
+    matrices = {
+        "list": ("result", good.tolist()),
+        "tuple": ("result", tuple(map(tuple, good))),
+        "float32": ("result", good.astype(np.float32)),
+        "int": ("result", np.array([[2, 0], [1, 1]])),
+        "inf": ("error", np.array([[np.inf, 0.3], [0.1, 1.0]])),
+        "nan": ("error", np.array([[np.nan, 0.3], [0.1, 1.0]])),
+        "complex": ("error", good + 1j),
+        "vector": ("error", np.ones(3)),
+        "singular": ("error", np.array([[1.0, 1.0], [1.0, 1.0]])),
+        "strings": ("error", np.array([["a", "b"], ["c", "d"]])),
+    }
+    matrix_functions = {
+        "center": lambda x: balanced.center(x, 3),
+        "entropy": lambda x: orbit_entropy.entropy(x, 3),
+        "entropy_gradient": lambda x: orbit_entropy.entropy_gradient(x, 3),
+        "volume_density": lambda x: orbit_entropy.volume_density(x, 3),
+        "effective_rank": effective_rank,
+        "simulate_rle": lambda x: simulate_rle(None, x, 3, 1.0, 0.1, 2, seed=0),
+        "simulate_brownian": lambda x: simulate_brownian(x, 3, 1.0, 0.1, 2, seed=0),
+    }
+    cases = []
+    for fname, function in matrix_functions.items():
+        for label, (expected, value) in matrices.items():
+            if label == "singular" and fname == "effective_rank":
+                expected = "result"
+            cases.append((fname, label, expected, lambda f=function, v=value: f(v)))
+    bad_layers = {
+        "list": ("result", layers.tolist()),
+        "inf": ("error", np.where(np.arange(12).reshape(3, 2, 2) == 0, np.inf, layers)),
+        "nan": ("error", np.where(np.arange(12).reshape(3, 2, 2) == 0, np.nan, layers)),
+        "complex": ("error", layers + 1j),
+        "not square": ("error", np.ones((3, 2, 3))),
+    }
+    vec = np.ones((3, 2, 2))
+    layer_functions = {
+        "end_to_end": parameters.end_to_end,
+        "moments": parameters.moments,
+        "balanced_frame": balanced.balanced_frame,
+        "vertical_projection": lambda w: balanced.vertical_projection(vec, w),
+        "to_tangent": lambda w: balanced.to_tangent(vec, w),
+        "balanced_exp": lambda w: balanced.balanced_exp(0.01 * vec, w),
+        "best_gauge": lambda w: balanced.best_gauge(w, layers),
+        "fiber_projection": lambda w: fibers.fiber_projection(vec, w),
+        "solve_fiber_operator": lambda w: fibers.solve_fiber_operator(
+            np.ones((2, 2, 2)), w
+        ),
+        "SchattenRegularizer.gradient": fibers.SchattenRegularizer(2.0).gradient,
+    }
+    for fname, function in layer_functions.items():
+        for label, (expected, value) in bad_layers.items():
+            if fname in ("end_to_end", "moments") and label in ("inf", "nan"):
+                expected = "NaN/inf result"  # algebraic maps propagate (documented)
+            cases.append((fname, label, expected, lambda f=function, v=value: f(v)))
+    sizes = {"2.5": 2.5, "-1": -1, "True": True, "'3'": "3"}
+    for label, size in sizes.items():
+        cases += [
+            (
+                "completion_problem",
+                f"n={label}",
+                "error",
+                lambda v=size: losses.completion_problem(v, 3, seed=0),
+            ),
+            (
+                "random_gauges",
+                f"depth={label}",
+                "error",
+                lambda v=size: balanced.random_gauges(v, 2),
+            ),
+            (
+                "center",
+                f"depth={label}",
+                "error",
+                lambda v=size: balanced.center(good, v),
+            ),
+        ]
+    for label, size in {"np.int64(3)": np.int64(3), "3.0": 3.0}.items():
+        cases += [
+            (
+                "completion_problem",
+                f"n={label}",
+                "result",
+                lambda v=size: losses.completion_problem(v, 3, seed=0),
+            ),
+            (
+                "center",
+                f"depth={label}",
+                "result",
+                lambda v=size: balanced.center(good, v),
+            ),
+        ]
+    for label, seed in {"1.5": 1.5, "'a'": "a", "-1": -1}.items():
+        cases += [
+            (
+                "completion_problem",
+                f"seed={label}",
+                "error",
+                lambda v=seed: losses.completion_problem(3, seed=v),
+            ),
+            (
+                "simulate_rle",
+                f"seed={label}",
+                "error",
+                lambda v=seed: simulate_rle(None, good, 3, 1.0, 0.1, 2, seed=v),
+            ),
+        ]
+    cases += [
+        (
+            "gauge_action",
+            "non-orthogonal",
+            "error",
+            lambda: balanced.gauge_action(2.0 * balanced.random_gauges(3, 2), layers),
+        ),
+        (
+            "balanced_exp",
+            "n_steps=0",
+            "error",
+            lambda: balanced.balanced_exp(0.01 * vec, layers, n_steps=0),
+        ),
+        (
+            "solve_fiber_operator",
+            "NaN rhs",
+            "error",
+            lambda: fibers.solve_fiber_operator(np.full((2, 2, 2), np.nan), layers),
+        ),
+        (
+            "solve_fiber_operator",
+            "batch mismatch",
+            "error",
+            lambda: fibers.solve_fiber_operator(
+                np.ones((2, 2, 2, 2)), np.stack([layers] * 3)
+            ),
+        ),
+    ]
+    return cases
+
+
+def _classify(expected, thunk, queue):
+    try:
+        value = thunk()
+    except (ValueError, TypeError) as error:
+        obscure = isinstance(error, np.linalg.LinAlgError)
+        queue.put("obscure exception" if obscure else "clear error")
+        return
+    except Exception:  # noqa: BLE001 - counted
+        queue.put("obscure exception")
+        return
+    arrays = value if isinstance(value, tuple) else (value,)
+    finite = all(
+        np.all(np.isfinite(np.asarray(getattr(a, "states", a), dtype=complex)))
+        for a in arrays
+        if not hasattr(a, "mask")
+    )
+    queue.put("result" if finite else "NaN/inf result")
+
+
+def sweep(timeout: float = 10.0) -> None:
+    """Item 3: the bad-input sweep; counts per outcome class."""
+    import multiprocessing
+    from collections import Counter
+
+    context = multiprocessing.get_context("fork")
+    counts, wrong = Counter(), []
+    for fname, label, expected, thunk in _sweep_cases():
+        queue = context.Queue()
+        process = context.Process(target=_classify, args=(expected, thunk, queue))
+        process.start()
+        process.join(timeout)
+        if process.is_alive():
+            process.kill()
+            process.join()
+            outcome = "hang"
+        else:
+            outcome = queue.get() if not queue.empty() else "crash"
+        counts[outcome] += 1
+        good = outcome == {"error": "clear error"}.get(expected, expected)
+        counts["as expected" if good else "not as expected"] += 1
+        if not good:
+            wrong.append(f"{fname} [{label}]: {outcome} (expected {expected})")
+    import geomstats_dln
+
+    print(f"== sweep ({geomstats_dln.__file__}) ==")
+    for name in sorted(counts):
+        print(f"  {name}: {counts[name]}")
+    for line in wrong:
+        print(f"  - {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paths", type=int, default=1000)
@@ -155,7 +354,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--beta", type=float, default=4.0)
     parser.add_argument("--skip-depth", action="store_true")
+    parser.add_argument("--sweep-only", action="store_true")
     args = parser.parse_args()
+    if args.sweep_only:
+        sweep()
+        return
     if not args.skip_depth:
         depth_1000()
     long_run(args.paths, args.steps, args.jobs, args.beta)

@@ -17,6 +17,7 @@ from geomstats_dln._spectral import (
     check_finite_matrix,
     dln_coefficients,
 )
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics.integrators import Trajectory
 from geomstats_dln.orbit_entropy import entropy_gradient_from_singular_values
 
@@ -105,7 +106,8 @@ def _noise_weights(singular_values, depth, beta, gauge_noise, observable_noise):
 
 
 def _as_matrix(point):
-    point = np.asarray(point, dtype=float)
+    """Finite real matrices [..., n, m] as float64 (complex: ``TypeError``)."""
+    point = np.asarray(as_float_array(point, "point"))
     check_finite_matrix(point)
     return point
 

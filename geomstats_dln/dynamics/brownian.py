@@ -219,6 +219,7 @@ def simulate_brownian(
     record_every = _recorder(record_every)
     rng = _rng(seed)
     state = _as_matrix(initial_points).copy()
+    svd_frame(state, depth)  # full rank: the drift needs (X^T X)^{-1/N}
     dt = t_final / n_steps
     states, times = [state], [0.0]
     for index in _progress(n_steps, progress, "brownian motion"):
