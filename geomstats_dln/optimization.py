@@ -60,8 +60,10 @@ from geomstats_dln.losses import (
 if TYPE_CHECKING:  # pragma: no cover
     import pymanopt
 
-__all__ = [  # noqa: F822 (DLNManifold is built lazily by __getattr__)
+__all__ = [  # noqa: F822 (the manifolds are built lazily by __getattr__)
+    "BalancedDLNManifold",
     "DLNManifold",
+    "balanced_pymanopt_problem",
     "euclidean_hessian_vector",
     "pymanopt_problem",
     "second_order_retraction",
@@ -354,6 +356,159 @@ def _manifold_class():
     return DLNManifold
 
 
+@functools.cache
+def _balanced_manifold_class():
+    """Build :class:`BalancedDLNManifold` on first use (imports pymanopt)."""
+    base = _pymanopt_manifold_base()
+
+    class BalancedDLNManifold(base):
+        r"""Pymanopt manifold of balanced networks with the Frobenius metric.
+
+        Points are layer stacks ``W`` of shape ``(N, d, d)`` with
+        ``W_k W_k^T = W_{k+1}^T W_{k+1}`` and full-rank ``phi(W) = W_N ... W_1``
+        (:class:`geomstats_dln.BalancedManifold`, MATH §4), an embedded
+        submanifold of the parameter space with the induced metric. First-order
+        solvers only (``SteepestDescent``, ``ConjugateGradient``): no Hessian.
+
+        - projection: the orthogonal projection onto ``T_W M``
+          (:func:`geomstats_dln.to_tangent`), also the vector transport;
+        - gradient of ``L = E o phi``: ``P_W(lifted gradient)``; at a balanced
+          point the lifted gradient is already tangent and horizontal, and
+          ``dphi_W`` maps it to ``A_{N,X}(E'(X))``, the ``g^N`` gradient (tested);
+        - retraction ``"projection"`` (default): the balanced point over
+          ``phi(W + V)`` in the gauge closest to ``W + V``
+          (:meth:`geomstats_dln.BalancedManifold.projection`; first order);
+          ``"exp"``: RATTLE geodesics (:func:`geomstats_dln.balanced_exp`).
+
+        Parameters
+        ----------
+        dim : int
+            Width ``d``.
+        depth : int
+            Depth ``N``.
+        retraction : {"projection", "exp"}
+        """
+
+        def __init__(self, dim: int, depth: int, *, retraction: str = "projection"):
+            from geomstats_dln.balanced import BalancedManifold
+
+            if retraction not in ("projection", "exp"):
+                raise ValueError(
+                    f"retraction must be 'projection' or 'exp', got {retraction!r}"
+                )
+            self.space = BalancedManifold(dim, depth)
+            self.depth, self.width = self.space.depth, self.space.width
+            self.shape = (self.depth, self.width, self.width)
+            self.retraction_name = retraction
+            super().__init__(
+                f"balanced depth-{self.depth} networks of width {self.width}",
+                int(self.space.dim),
+            )
+
+        @property
+        def typical_dist(self) -> float:
+            return math.sqrt(self.dim)
+
+        def _vector(self, vector, name="tangent vector"):
+            vector = np.asarray(vector, dtype=float)
+            if vector.shape != self.shape:
+                raise ValueError(
+                    f"{name} must have shape {self.shape}, got {vector.shape}"
+                )
+            if not np.all(np.isfinite(vector)):
+                raise ValueError(f"{name} has non-finite entries")
+            return vector
+
+        def inner_product(self, point, tangent_vector_a, tangent_vector_b) -> float:
+            """Frobenius inner product of layer stacks."""
+            return float(
+                np.sum(self._vector(tangent_vector_a) * self._vector(tangent_vector_b))
+            )
+
+        def norm(self, point, tangent_vector) -> float:
+            return float(np.linalg.norm(self._vector(tangent_vector)))
+
+        def projection(self, point, vector):
+            """Orthogonal projection onto ``T_W M``."""
+            from geomstats_dln.balanced import to_tangent
+
+            return np.asarray(
+                to_tangent(self._vector(vector, "vector"), self._vector(point, "point"))
+            )
+
+        to_tangent_space = projection
+
+        def euclidean_to_riemannian_gradient(self, point, euclidean_gradient):
+            return self.projection(point, euclidean_gradient)
+
+        def zero_vector(self, point):
+            return np.zeros(self.shape)
+
+        def retraction(self, point, tangent_vector):
+            if self.retraction_name == "exp":
+                return self.exp(point, tangent_vector)
+            moved = self._vector(point, "point") + self._vector(tangent_vector)
+            return np.asarray(self.space.projection(moved))
+
+        def exp(self, point, tangent_vector):
+            from geomstats_dln.balanced import balanced_exp
+
+            return np.asarray(balanced_exp(tangent_vector, point))
+
+        def transport(self, point_a, point_b, tangent_vector_a):
+            """Projection onto the tangent space at ``point_b``."""
+            return self.projection(point_b, tangent_vector_a)
+
+        def random_point(self):
+            return np.asarray(self.space.random_point())
+
+        def random_tangent_vector(self, point):
+            vector = self.projection(point, np.random.normal(size=self.shape))
+            return vector / np.linalg.norm(vector)
+
+    BalancedDLNManifold.__module__ = __name__
+    BalancedDLNManifold.__qualname__ = "BalancedDLNManifold"
+    return BalancedDLNManifold
+
+
+def balanced_pymanopt_problem(manifold: Any, loss: Loss) -> pymanopt.Problem:
+    """A ``pymanopt.Problem`` for ``L(W) = E(phi(W))`` on a balanced manifold.
+
+    Cost ``E(phi(W))`` and Euclidean gradient
+    :func:`geomstats_dln.lifted_gradient` (first-order solvers only).
+
+    Parameters
+    ----------
+    manifold : BalancedDLNManifold
+    loss : Loss
+        Of shape ``(d, d)``.
+
+    Returns
+    -------
+    problem : pymanopt.Problem
+    """
+    import pymanopt
+
+    from geomstats_dln.parameters import end_to_end, lifted_gradient
+
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a geomstats_dln Loss, got {type(loss).__name__}")
+    if tuple(loss.shape) != (manifold.width, manifold.width):
+        raise ValueError(
+            f"loss of shape {loss.shape} does not match the width {manifold.width}"
+        )
+
+    @pymanopt.function.numpy(manifold)
+    def cost(point):
+        return float(loss.value(end_to_end(point)))
+
+    @pymanopt.function.numpy(manifold)
+    def euclidean_gradient(point):
+        return np.asarray(lifted_gradient(loss.gradient(end_to_end(point)), point))
+
+    return pymanopt.Problem(manifold, cost, euclidean_gradient=euclidean_gradient)
+
+
 def pymanopt_problem(
     manifold: Any,
     loss: Loss,
@@ -420,4 +575,6 @@ def __getattr__(name: str):
     # importing this module does not import pymanopt.
     if name == "DLNManifold":
         return _manifold_class()
+    if name == "BalancedDLNManifold":
+        return _balanced_manifold_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -232,3 +232,75 @@ def test_package_imports_without_pymanopt():
     ).stdout
     assert out.splitlines()[0] == "2.0"
     assert "ImportError" in out and "pymanopt" in out.splitlines()[1]
+
+
+# ------------------------------------------------------- balanced manifold
+def balanced_case(rng):
+    from geomstats_dln import center
+
+    loss = regression(rng)
+    start = np.eye(3) + 0.2 * rng.normal(size=(3, 3))
+    # start in the minimizer's component of the invertible matrices: paths of
+    # full-rank points cannot change the sign of det
+    if np.linalg.det(start) * np.linalg.det(lstsq_minimizer(loss)) < 0:
+        start[0] *= -1
+    point = np.asarray(center(start, 3))
+    return loss, point
+
+
+def test_balanced_gradient_check_and_submersion():
+    # Pymanopt's slope 2; dphi maps the balanced gradient to A_{N,X}(E'), the
+    # g^N gradient (Riemannian submersion, MATH section 4)
+    from geomstats_dln import differential, end_to_end
+    from geomstats_dln.optimization import (
+        BalancedDLNManifold,
+        balanced_pymanopt_problem,
+    )
+
+    rng = np.random.default_rng(10)
+    loss, point = balanced_case(rng)
+    manifold = BalancedDLNManifold(3, 3)
+    problem = balanced_pymanopt_problem(manifold, loss)
+    direction = manifold.projection(point, 0.3 * rng.normal(size=manifold.shape))
+    assert abs(slope(problem, point, direction, False) - 2.0) < 0.05
+    gradient = problem.riemannian_gradient(point)
+    matrix = np.asarray(end_to_end(point))
+    expected = DLNManifold(3, depth=3).euclidean_to_riemannian_gradient(
+        matrix, loss.gradient(matrix)
+    )
+    np.testing.assert_allclose(
+        differential(gradient, point), expected, atol=1e-12 * np.abs(expected).max()
+    )
+    # the projection retraction agrees with RATTLE's exp to first order
+    errors = [
+        np.linalg.norm(
+            manifold.retraction(point, t * direction)
+            - manifold.exp(point, t * direction)
+        )
+        for t in (0.02, 0.01)
+    ]
+    assert 1.7 < np.log2(errors[0] / errors[1]) < 3.3
+
+
+@pytest.mark.parametrize("optimizer", [SteepestDescent, ConjugateGradient])
+def test_balanced_solvers_reach_the_least_squares_minimizer(optimizer):
+    from geomstats_dln import end_to_end
+    from geomstats_dln.optimization import (
+        BalancedDLNManifold,
+        balanced_pymanopt_problem,
+    )
+
+    rng = np.random.default_rng(11)
+    loss, point = balanced_case(rng)
+    manifold = BalancedDLNManifold(3, 3)
+    result = optimizer(verbosity=0, max_iterations=2000, min_gradient_norm=1e-9).run(
+        balanced_pymanopt_problem(manifold, loss), initial_point=point
+    )
+    np.testing.assert_allclose(
+        end_to_end(result.point), lstsq_minimizer(loss), atol=1e-7
+    )
+    assert manifold.space.belongs(result.point)
+    with pytest.raises(ValueError, match="does not match"):
+        balanced_pymanopt_problem(manifold, QuadraticLoss(np.eye(2)))
+    with pytest.raises(ValueError, match="retraction must be"):
+        BalancedDLNManifold(3, 3, retraction="qr")
