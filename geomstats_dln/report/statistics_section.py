@@ -392,7 +392,8 @@ def _part_mean(exp: _Experiment):
             "started from the balanced aligned average), lifted to a balanced "
             "network, against weight averages. The naive average mixes networks "
             "at arbitrary gauges; aligning each network to a reference by "
-            "orthogonal Procrustes first recovers the mean.\n\n"
+            "orthogonal Procrustes first recovers the mean. A distance inf means "
+            "the average fell into the other determinant component.\n\n"
             + table
             + "\n\n"
             + markdown_table(
@@ -432,6 +433,7 @@ def _part_pca(exp: _Experiment):
             )
             axes.set_xlabel("component")
             axes.set_ylabel("explained variance ratio")
+            axes.set_yscale("log")  # trained ensembles vary mostly along one mode
             axes.legend(fontsize=8)
             logs = mean.logs_
             centered = logs - logs.mean(axis=0)
