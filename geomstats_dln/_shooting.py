@@ -440,6 +440,8 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     LogFailure
         With the reason (boundary, stall, conjugate point).
     """
+    if np.array_equal(target, point):
+        return np.zeros_like(point), None
     scale = float(np.linalg.norm(point, 2))
     x, y = point / scale, target / scale
     problem = _Problem(x, y, tol)

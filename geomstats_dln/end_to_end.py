@@ -320,6 +320,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         # Recent log solutions by target: iterative estimators (Frechet mean,
         # k-means) ask for log_X(Y) with the same Y and a slowly moving X.
         self._warm_starts = _WarmStarts()
+        self._solved = _WarmStarts()  # by (target, base point)
 
     # ------------------------------------------------------------------ operator
     def _frame(self, base_point):
@@ -739,6 +740,14 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                 continue
             try:
                 key = targets[index].tobytes()
+                pair = key + points[index].tobytes()
+                solved = self._solved.get(pair)
+                if solved is not None:
+                    # The same problem again: the same answer (a warm-started
+                    # solve agrees only to the shooting tolerance).
+                    velocities[index] = solved
+                    continue
+                cached = self._warm_starts.get(key)
                 with single_threaded_blas():
                     velocities[index], jacobian = solve_log(
                         self,
@@ -746,11 +755,12 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                         points[index],
                         self.log_tol,
                         self.log_max_iter,
-                        self._warm_starts.get(key),
+                        cached,
                     )
                 self._warm_starts.put(
                     key, (points[index].copy(), velocities[index].copy(), jacobian)
                 )
+                self._solved.put(pair, velocities[index].copy())
             except LogFailure as failure:
                 failures[index] = failure.reason
         if failures and errors == "raise":
