@@ -81,13 +81,9 @@ def main() -> None:
         )
 
     pca = TangentPCA(base_point=mean.mean_).fit(part)
-    print(
-        "tangent PCA (g^3 coordinates):", np.round(pca.explained_variance_ratio_[:3], 4)
-    )
-    print(
-        "tangent PCA (entry coordinates):",
-        np.round(pca.entry_explained_variance_ratio_[:3], 4),
-    )
+    np.set_printoptions(precision=3)
+    print("tangent PCA (g^3 coordinates):", pca.explained_variance_ratio_[:3])
+    print("tangent PCA (entry coordinates):", pca.entry_explained_variance_ratio_[:3])
 
     clusters = KMedoids(2, random_state=0).fit(distances)
     print("k-medoids clusters:", clusters.labels_)
