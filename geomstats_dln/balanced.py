@@ -408,49 +408,69 @@ def random_gauges(depth: int, dim: int, n_samples: int = 1):
     return gs.array(gauges if n_samples != 1 else gauges[0])
 
 
+def _flat_pairs(first, second, what):
+    """Broadcast two batches of parameters [..., N, d, d]; flat [k, N, d, d]."""
+    first = np.asarray(first, dtype=float)
+    second = np.asarray(second, dtype=float)
+    try:
+        batch = np.broadcast_shapes(first.shape[:-3], second.shape[:-3])
+    except ValueError as error:
+        raise ValueError(
+            f"{what}: batch shapes {first.shape[:-3]} and {second.shape[:-3]} do "
+            "not broadcast"
+        ) from error
+    shape = batch + first.shape[-3:]
+    flat = (-1,) + first.shape[-3:]
+    return (
+        np.broadcast_to(first, shape).reshape(flat),
+        np.broadcast_to(second, batch + second.shape[-3:]).reshape(flat),
+        batch,
+    )
+
+
 class BalancedMetric(FrobeniusMetric):
     """Frobenius metric induced on the balanced manifold (MATH §4).
 
     Inner products are those of parameter space; ``exp`` follows the geodesics
-    of the submanifold (:func:`balanced_exp`, RATTLE), not straight lines.
+    of the submanifold (:func:`balanced_exp`, RATTLE), not straight lines;
+    ``log`` shoots on it (:func:`balanced_log`). Batches ``[..., N, d, d]``
+    broadcast (problems solved one after the other).
     """
 
     def exp(self, tangent_vec, base_point):
         """Geodesic of ``M`` at time 1 (:func:`balanced_exp`); batched by a loop."""
-        tangent_vec = np.asarray(tangent_vec, dtype=float)
-        base_point = np.asarray(base_point, dtype=float)
-        batch = np.broadcast_shapes(tangent_vec.shape[:-3], base_point.shape[:-3])
-        if not batch:
-            return balanced_exp(tangent_vec, base_point)
-        vectors = np.broadcast_to(tangent_vec, batch + tangent_vec.shape[-3:])
-        points = np.broadcast_to(base_point, batch + base_point.shape[-3:])
-        ends = [
-            balanced_exp(v, p)
-            for v, p in zip(
-                vectors.reshape((-1,) + vectors.shape[-3:]),
-                points.reshape((-1,) + points.shape[-3:]),
-                strict=True,
-            )
-        ]
-        return np.stack(ends).reshape(points.shape)
+        vectors, points, batch = _flat_pairs(tangent_vec, base_point, "exp")
+        ends = [balanced_exp(v, p) for v, p in zip(vectors, points, strict=True)]
+        return np.stack(ends).reshape(batch + points.shape[-3:])
 
     def log(self, point, base_point):
-        """Logarithm of ``M`` by shooting (:func:`balanced_log`), single points."""
-        return balanced_log(point, base_point)
+        """Logarithm of ``M`` by shooting (:func:`balanced_log`); batched by a loop."""
+        targets, points, batch = _flat_pairs(point, base_point, "log")
+        logs = [balanced_log(y, w) for y, w in zip(targets, points, strict=True)]
+        return np.stack(logs).reshape(batch + points.shape[-3:])
 
     def geodesic(self, initial_point, end_point=None, initial_tangent_vec=None):
         """Geodesic of ``M``: ``t -> balanced_exp(t V, W)`` (``V = log`` given an
-        end point); single points. Returns ``path(t) -> [len(t), N, d, d]``."""
+        end point). Returns ``path(t) -> [..., len(t), N, d, d]``."""
         if (end_point is None) == (initial_tangent_vec is None):
             raise ValueError("give exactly one of end_point and initial_tangent_vec")
         if end_point is not None:
-            initial_tangent_vec = balanced_log(end_point, initial_point)
+            initial_tangent_vec = self.log(end_point, initial_point)
+        vectors, points, batch = _flat_pairs(
+            initial_tangent_vec, initial_point, "geodesic"
+        )
 
         def path(t):
             times = np.atleast_1d(np.asarray(t, dtype=float))
-            return np.stack(
-                [balanced_exp(s * initial_tangent_vec, initial_point) for s in times]
+            if times.ndim != 1:
+                raise ValueError(f"t must be a scalar or 1-D array, got {times.shape}")
+            curves = np.stack(
+                [
+                    np.stack([balanced_exp(s * v, w) for s in times])
+                    for v, w in zip(vectors, points, strict=True)
+                ]
             )
+            return curves.reshape(batch + curves.shape[1:])
 
         return path
 
@@ -462,6 +482,91 @@ class BalancedMetric(FrobeniusMetric):
 
     metric_matrix = christoffels = parallel_transport = _not_provided
     injectivity_radius = _not_provided
+
+
+class BalancedQuotientMetric(QuotientMetric):
+    """The quotient of :class:`BalancedMetric` by the gauge group: ``g^N``.
+
+    Inner products come from the bundle (horizontal lifts, geomstats'
+    ``QuotientMetric``); ``exp``, ``log``, ``squared_dist``, ``dist`` and
+    ``geodesic`` are those of :class:`~geomstats_dln.end_to_end.DLNMetric`,
+    which the Riemannian submersion theorem identifies with the quotient's
+    (survey Thm 13), computed downstairs in closed form instead of through
+    geodesics of ``M`` and an alignment.
+    """
+
+    def __init__(self, space, total_space, signature=None):
+        super().__init__(space, total_space, signature=signature)
+        self._downstairs = EndToEndMatrices(
+            space.n, space.m, depth=total_space.depth
+        ).metric
+
+    def exp(self, tangent_vec, base_point):
+        return self._downstairs.exp(tangent_vec, base_point)
+
+    def log(self, point, base_point, errors: str = "raise"):
+        return self._downstairs.log(point, base_point, errors=errors)
+
+    def squared_dist(self, point_a, point_b, errors: str = "raise"):
+        return self._downstairs.squared_dist(point_a, point_b, errors=errors)
+
+    def dist(self, point_a, point_b, errors: str = "raise"):
+        return self._downstairs.dist(point_a, point_b, errors=errors)
+
+    def geodesic(self, initial_point, end_point=None, initial_tangent_vec=None):
+        return self._downstairs.geodesic(
+            initial_point, end_point=end_point, initial_tangent_vec=initial_tangent_vec
+        )
+
+
+def horizontal_geodesic_end(tangent_vec, base_point, rtol: float = 1e-11):
+    r"""End ``W(1)`` of the horizontal lift through ``W`` of the g^N geodesic
+    ``exp_X(tV)``, ``X = phi(W)`` (MATH §4; O'Neill: a geodesic of ``M``).
+
+    Along the downstairs geodesic with momentum ``P(t)`` (``X' = A_X(P)``,
+    ``P' = -dH/dX``) the horizontal lift of ``X'`` is
+    ``W_k' = above_k^T P below_k^T`` (the lift formula with ``A^{-1}(X') = P``),
+    which keeps ``G(W) = 0`` and ``phi(W(t)) = X(t)`` (Thm 1a, 1b). The pair
+    ``(W, P)`` is integrated with DOP853.
+
+    Parameters
+    ----------
+    tangent_vec : ndarray, shape=[n, n]
+    base_point : ndarray, shape=[N, n, n]
+        A balanced full-rank network.
+    """
+    from scipy.integrate import solve_ivp
+
+    from geomstats_dln._spectral import hamiltonian_gradient, lower_index
+
+    depth = base_point.shape[-3]
+    point = np.asarray(end_to_end(base_point))
+    momentum = lower_index(point, tangent_vec, depth)
+    size = base_point.size
+
+    def field(_, y):
+        layers = y[:size].reshape(base_point.shape)
+        p = y[size:].reshape(momentum.shape)
+        x = np.asarray(end_to_end(layers))
+        return np.concatenate(
+            [
+                np.asarray(lifted_gradient(p, layers)).ravel(),
+                -hamiltonian_gradient(x, p, depth).ravel(),
+            ]
+        )
+
+    scale = max(float(np.abs(base_point).max()), 1e-300)
+    solution = solve_ivp(
+        field,
+        (0.0, 1.0),
+        np.concatenate([base_point.ravel(), momentum.ravel()]),
+        method="DOP853",
+        rtol=rtol,
+        atol=1e-3 * rtol * scale,
+    )
+    if not solution.success:
+        raise ValueError(f"horizontal lift: integration failed: {solution.message}")
+    return solution.y[:size, -1].reshape(base_point.shape)
 
 
 class BalancedManifold(Manifold):
@@ -552,9 +657,11 @@ class BalancedManifold(Manifold):
 
     def equip_with_quotient(self):
         """Quotient by the gauge group: ``EndToEndMatrices(d, depth=N)`` with the
-        geomstats ``QuotientMetric`` of :class:`BalancedBundle`: its inner
-        product and exp are those of g^N (tested); its log and dist go through
-        :meth:`BalancedBundle.align` and are approximations.
+        quotient metric of :class:`BalancedBundle` (:class:`BalancedQuotientMetric`):
+        inner products through horizontal lifts, and exp, log, dist and
+        geodesics those of g^N, which equal geomstats' generic route through
+        the exact :meth:`BalancedBundle.align` and the geodesics of ``M``
+        (tested).
 
         The bundle comes from geomstats' quotient registry (``register_quotient``
         below); the quotient space is built here because geomstats would make it
@@ -562,7 +669,7 @@ class BalancedManifold(Manifold):
         """
         super().equip_with_quotient()  # sets self.fiber_bundle from the registry
         quotient = EndToEndMatrices(self.width, depth=self.depth, equip=False)
-        quotient.equip_with_metric(QuotientMetric, total_space=self)
+        quotient.equip_with_metric(BalancedQuotientMetric, total_space=self)
         self.quotient = quotient
         return quotient
 
@@ -612,19 +719,30 @@ class BalancedBundle(FiberBundle):
         return vertical_projection(tangent_vec, base_point)
 
     def align(self, point, base_point):
-        """``Q.point`` with the gauge ``Q`` (locally) closest to ``base_point`` in
-        the Frobenius distance (:func:`best_gauge`, MATH §4), single points.
+        """The point of the gauge orbit of ``point`` joined to ``base_point`` by
+        a horizontal geodesic of ``M`` (MATH §4), batched ``[..., N, d, d]``.
 
-        This is the straight-line alignment, not the geodesic one of ``M``, so
-        geomstats' ``QuotientMetric.log`` and ``dist`` built on it approximate
-        those of g^N (relative error about 1e-6 for nearby points); use
-        :class:`~geomstats_dln.end_to_end.DLNMetric` for exact values.
+        Exact, not a straight-line (Frobenius) alignment: ``V = log_X(Y)`` of
+        ``g^N`` downstairs (``X = phi(base_point)``, ``Y = phi(point)``), the
+        horizontal lift of ``exp_X(tV)`` through ``base_point`` integrated to
+        ``t = 1`` (:func:`horizontal_geodesic_end`, a point over ``Y``), then the
+        gauge of ``point`` nearest to it (:func:`best_gauge`, which removes the
+        integration error from the orbit). Hence geomstats' ``QuotientMetric``
+        log and dist built on it equal :class:`DLNMetric`'s.
         """
-        point = np.asarray(point, dtype=float)
-        base_point = np.asarray(base_point, dtype=float)
-        if self._total_space.depth == 1:
-            return point
-        return gauge_action(best_gauge(base_point, point), point)
+        points, bases, batch = _flat_pairs(point, base_point, "align")
+        depth = self._total_space.depth
+        if depth == 1:
+            return np.broadcast_to(points, batch + points.shape[-3:]).copy()
+        metric = EndToEndMatrices(points.shape[-1], depth=depth).metric
+        targets = np.asarray(end_to_end(points))
+        sources = np.asarray(end_to_end(bases))
+        velocities = np.asarray(metric.log(targets, sources))
+        aligned = []
+        for vec, base, pt in zip(velocities, bases, points, strict=True):
+            end = horizontal_geodesic_end(vec, base)
+            aligned.append(gauge_action(best_gauge(end, pt), pt))
+        return np.stack(aligned).reshape(batch + points.shape[-3:])
 
     def is_horizontal(self, tangent_vec, base_point, atol: float = 1e-8):
         """``|V - horizontal_projection(V)| <= atol |V|``."""
