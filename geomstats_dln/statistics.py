@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 ERRORS = ("raise", "nan")
+DEFAULT_CHUNK_SIZE = 16  # pairs per joblib task
 
 
 # ------------------------------------------------------------------ inputs
@@ -228,10 +229,11 @@ def _distances(
     count = len(pairs)
     if count == 0:
         return np.zeros(0)
-    workers = max(1, joblib.effective_n_jobs(n_jobs))
     if chunk_size is None:
-        # a few chunks per worker balance the load; one big batch alone
-        chunk_size = max(1, min(32, math.ceil(count / (4 * workers))))
+        # fixed, not derived from n_jobs: the batched logarithm's result depends
+        # (at its tolerance) on the batch, so equal chunks give equal answers
+        # for every n_jobs and backend
+        chunk_size = DEFAULT_CHUNK_SIZE
     starts = range(0, count, chunk_size)
     tasks = (
         joblib.delayed(_distance_chunk)(

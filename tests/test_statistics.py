@@ -98,7 +98,7 @@ def test_cross_distances_and_threads_agree(stats):
     original, _ = stats
     points = original.ensemble.end_to_end()
     with joblib.parallel_config(backend="threading"):
-        threaded = pairwise_distances(points, DEPTH, n_jobs=2, chunk_size=3)
+        threaded = pairwise_distances(points, DEPTH, n_jobs=2)
     assert np.max(np.abs(threaded - original.distances)) <= 1e-12
     cross = cross_distances(points[:2], points, DEPTH, n_jobs=1)
     assert np.max(np.abs(cross - original.distances[:2])) <= 1e-10
@@ -115,7 +115,7 @@ def test_dask_backend_on_a_local_cluster(stats):
         distributed.Client(cluster),
     ):
         with joblib.parallel_config(backend="dask"):
-            on_dask = pairwise_distances(points, DEPTH, chunk_size=2)
+            on_dask = pairwise_distances(points, DEPTH)
     assert np.max(np.abs(on_dask - original.distances[:4, :4])) <= 1e-12
 
 
@@ -178,7 +178,9 @@ def test_frechet_mean_first_order_condition_and_minimality(stats):
     residual = math.sqrt(float(metric.squared_norm(logs.mean(axis=0), mean)))
     spread = math.sqrt(float(np.mean(metric.squared_norm(logs, mean))))
     assert residual <= 1e-9 * spread
-    assert original.mean.gradient_norm_ == pytest.approx(residual, abs=1e-12)
+    # the estimator's own residual: the same quantity through other log calls,
+    # equal to the logarithm's accuracy
+    assert abs(original.mean.gradient_norm_ - residual) <= 1e-10 * spread
     variance = float(np.mean(metric.squared_norm(logs, mean)))
     rng = np.random.default_rng(0)
     for _ in range(2):  # a local minimum of the Frechet function
