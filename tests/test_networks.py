@@ -340,3 +340,22 @@ def test_bad_npz_files(tmp_path):
     with pytest.raises(ValueError, match="holds 2 networks: pass index"):
         LinearNetwork.from_npz(tmp_path / "two.npz")
     assert LinearNetwork.from_npz(tmp_path / "two.npz", index=1).widths == (3, 3, 3)
+
+
+def test_from_torch_any_module_in_registration_order():
+    class TwoLayers(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = torch.nn.Linear(5, 2, bias=False)
+            self.decoder = torch.nn.Linear(2, 3, bias=False)
+
+        def forward(self, x):
+            return self.decoder(self.encoder(x))
+
+    module = TwoLayers().double()
+    network = LinearNetwork.from_torch(module)
+    assert network.widths == (5, 2, 3)
+    batch = torch.randn(4, 5, dtype=torch.float64)
+    with torch.no_grad():
+        expected = module(batch).numpy()
+    assert np.max(np.abs(network.apply(batch.numpy().T).T - expected)) <= 1e-14
