@@ -97,6 +97,11 @@ def _check_vector(tangent_vec, parameters, name="tangent_vec", finite=True):
             f"{name} must have shape [..., {expected[0]}, {expected[1]}, "
             f"{expected[2]}] like the parameters, got {tuple(np.shape(tangent_vec))}"
         )
+    broadcast_batch(
+        (np.shape(tangent_vec)[:-3], np.shape(parameters)[:-3]), (name, "parameters")
+    )
+    if hasattr(tangent_vec, "_value"):  # an autograd box: keep it on the tape
+        return tangent_vec
     return np.asarray(tangent_vec, dtype=float)
 
 

@@ -715,7 +715,11 @@ def fiber_projection(
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} has non-finite entries (NaN or inf)")
     method, solver = _check_projection_options(method, solver, dim)
-    batch = np.broadcast_shapes(vector.shape[:-3], parameters.shape[:-3])
+    batch = broadcast_batch(
+        (vector.shape[:-3], parameters.shape[:-3]),
+        ("vector", "parameters"),
+        "fiber_projection",
+    )
     if depth == 1:  # the fiber is the point itself
         projected = np.zeros(batch + vector.shape[-3:])
         info = {"iterations": 0, "relative_residual": np.zeros(batch)}

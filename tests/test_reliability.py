@@ -178,6 +178,10 @@ def test_broadcast_failures_name_both_shapes():
         solve_fiber_operator(np.ones((2, 2, 2, 2)), points)
     with pytest.raises(ValueError, match=r"gauges \(2,\), parameters \(3,\)"):
         gauge_action(random_gauges(3, 2, 2), points)
+    with pytest.raises(ValueError, match=r"tangent_vec \(2,\), parameters \(3,\)"):
+        vertical_projection(np.ones((2, 3, 2, 2)), points)
+    with pytest.raises(ValueError, match=r"vector \(2,\), parameters \(3,\)"):
+        fiber_projection(np.ones((2, 3, 2, 2)), points)
 
 
 # ------------------------------------------------------------- depth 1000
