@@ -52,7 +52,7 @@ from geomstats_dln._spectral import (
 
 __all__ = ["LogFailure", "svd_path", "solve_log"]
 
-_DENSE_MAX = 400  # unknowns n * m up to which the Jacobian is formed
+_DENSE_MAX = 100  # unknowns n * m up to which the Jacobian is formed
 _DISCRETE_SEGMENTS = 8  # segments of the discrete geodesic (starting guess)
 _JACOBIAN_RTOL = 1e-6  # integrator tolerance of the Jacobian's geodesics (RK45)
 _JACOBIAN_CHUNK = 128  # perturbed geodesics integrated in one system

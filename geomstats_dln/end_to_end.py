@@ -30,7 +30,6 @@ from geomstats.geometry.riemannian_metric import RiemannianMetric
 
 from geomstats_dln._shooting import LogFailure, solve_log
 from geomstats_dln._spectral import (
-    KERNEL_MIN_DEPTH,
     apply_operator,
     check_depth,
     check_finite_matrix,
@@ -42,6 +41,7 @@ from geomstats_dln._spectral import (
     single_threaded_blas,
     square_operator_and_hamiltonian_gradient,
     svd_frame,
+    uses_kernel,
 )
 from geomstats_dln.connection import DLNConnectionMixin
 
@@ -501,7 +501,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         if (
             len(field_shape) == 2
             and shape[-1] == shape[-2]
-            and self.depth <= KERNEL_MIN_DEPTH
+            and not uses_kernel(self.depth, shape)
         ):
             field = square_operator_and_hamiltonian_gradient  # skip the dispatch
         signs = np.concatenate([np.ones(size), -np.ones(size)])  # (X', P') = (A P, -dH)

@@ -275,3 +275,26 @@ def test_lower_index_inverts_the_operator(shape):
         )
         batched = spectral.lower_index(point[None], vec[None], depth)[0]
         np.testing.assert_allclose(batched, lowered, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4), (4, 2)])
+@pytest.mark.parametrize("depth", [17, 30])
+def test_deep_kernel_route_equals_layer_sums(monkeypatch, shape, depth):
+    """The depth-independent route (tensors of second divided differences)
+    against the sums over the N layers, for the force, dA and the acceleration."""
+    rng = np.random.default_rng(3)
+    point, momentum, direction = rng.normal(size=(3,) + shape)
+
+    def evaluate():
+        return (
+            spectral.operator_and_hamiltonian_gradient(point, momentum, depth)[1],
+            spectral.operator_derivative(point, direction, momentum, depth),
+            spectral.geodesic_acceleration(point, direction, depth),
+        )
+
+    monkeypatch.setattr(spectral, "uses_kernel", lambda depth, shape: True)
+    kernel = evaluate()
+    monkeypatch.setattr(spectral, "uses_kernel", lambda depth, shape: False)
+    sums = evaluate()
+    for a, b in zip(kernel, sums, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12 * np.abs(b).max())
