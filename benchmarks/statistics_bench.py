@@ -98,7 +98,7 @@ def bench_pipeline(width: int, n_networks: int) -> tuple[list, bool]:
     step("tangent PCA", lambda: TangentPCA(base_point=mean.mean_).fit(part))
     step(
         "k-means (k = 2, from k-medoids)",
-        lambda: KMeans(2, random_state=0, max_iter=3).fit(
+        lambda: KMeans(2, random_state=0, max_iter=3, errors="nan").fit(
             part, distances=blocks[label]
         ),
     )

@@ -130,6 +130,15 @@ class KMeans(BaseEstimator, ClusterMixin):
     inertia_ : float
         ``sum_i d(X_i, center)^2``.
     n_iter_ : int
+    n_failed_ : int
+        Point-center distances that failed in the last assignment
+        (``errors="nan"``); such a pair counts as infinitely far, and a point
+        with no computable distance keeps its cluster.
+
+    Parameters
+    ----------
+    errors : {"raise", "nan"}
+        What a failing logarithm does (:func:`pairwise_distances`).
     """
 
     def __init__(
@@ -142,6 +151,7 @@ class KMeans(BaseEstimator, ClusterMixin):
         n_jobs=None,
         mean_max_iter=32,
         mean_tol=1e-8,
+        errors="raise",
     ):
         self.n_clusters = n_clusters
         self.depth = depth
@@ -151,6 +161,7 @@ class KMeans(BaseEstimator, ClusterMixin):
         self.n_jobs = n_jobs
         self.mean_max_iter = mean_max_iter
         self.mean_tol = mean_tol
+        self.errors = errors
 
     def fit(self, X: Any, y: Any = None, distances: ArrayLike | None = None) -> KMeans:
         """Fit; ``distances`` (from :func:`pairwise_distances`) saves recomputing."""
@@ -163,8 +174,13 @@ class KMeans(BaseEstimator, ClusterMixin):
             )
         if distances is None:
             distances = pairwise_distances(
-                points, metric=metric, n_jobs=self.n_jobs, progress=False
+                points,
+                metric=metric,
+                n_jobs=self.n_jobs,
+                progress=False,
+                errors=self.errors,
             )
+        distances = np.where(np.isnan(distances), np.inf, distances)
         medoids = KMedoids(self.n_clusters, random_state=self.random_state).fit(
             distances
         )
@@ -187,16 +203,26 @@ class KMeans(BaseEstimator, ClusterMixin):
                 elif len(members) == 1:
                     centers[c] = members[0]
             to_centers = cross_distances(
-                points, centers, metric=metric, n_jobs=self.n_jobs, progress=False
+                points,
+                centers,
+                metric=metric,
+                n_jobs=self.n_jobs,
+                progress=False,
+                errors=self.errors,
             )
-            updated = np.argmin(to_centers, axis=1)
+            self.n_failed_ = int(np.sum(np.isnan(to_centers)))
+            safe = np.where(np.isnan(to_centers), np.inf, to_centers)
+            updated = np.argmin(safe, axis=1)
+            stranded = np.all(np.isinf(safe), axis=1)
+            updated[stranded] = labels[stranded]
             self.n_iter_ = iteration
             if np.array_equal(updated, labels):
                 break
             labels = updated
         self.cluster_centers_ = centers
         self.labels_ = labels
-        self.inertia_ = float(np.sum(to_centers[np.arange(len(points)), labels] ** 2))
+        assigned = to_centers[np.arange(len(points)), labels]
+        self.inertia_ = float(np.sum(assigned[np.isfinite(assigned)] ** 2))
         return self
 
 
