@@ -2,7 +2,7 @@ r"""Spectral calculus of the DLN metric: the one place for SVDs and ``a_ij``.
 
 Everything that the metric ``g^N``, the entropy, the Brownian drift and the flows
 need from the singular value decomposition of an end-to-end matrix lives here
-(``../shared/MATH.md`` §3).
+(``docs/mathematics.md`` §3).
 
 Notation. ``X = U diag(s) V^T`` with ``s_1 >= ... >= s_r > 0``, ``lam = s^2``.
 For a finite depth ``N`` the *power coordinates* are ``x = lam^{1/N}`` and

@@ -2,7 +2,7 @@ r"""The DLN metric ``g^2`` on SPD matrices: twice the Bures-Wasserstein metric.
 
 A balanced depth-2 network with tied layers ``W_2 = W_1^T = W`` has end-to-end
 matrix ``X = W W^T``, a symmetric positive definite (SPD) matrix. On SPD ``X`` with
-eigen-decomposition ``X = P diag(s) P^T`` the DLN operator of ``../shared/MATH.md``
+eigen-decomposition ``X = P diag(s) P^T`` the DLN operator of ``docs/mathematics.md``
 §3 is ``A_{2,X}(Z) = X Z + Z X`` (``a_ij = s_i + s_j``), so the DLN metric reads
 
 .. math::
@@ -229,7 +229,7 @@ def lyapunov(base_point: Array, tangent_vec: Array) -> Array:
         = A_{2,X}^{-1}(V),
 
     the inverse of the depth-2 DLN operator ``A_{2,X}(Z) = X Z + Z X`` of
-    ``../shared/MATH.md`` §3 (Bhatia-Jain-Lim 2019). ``V`` need not be
+    ``docs/mathematics.md`` §3 (Bhatia-Jain-Lim 2019). ``V`` need not be
     symmetric; ``L`` is symmetric when ``V`` is.
 
     Parameters
@@ -275,7 +275,7 @@ class DLNBuresWassersteinMetric(RiemannianMetric):
         = 2\, g^{BW}_X(Z_1, Z_2).
 
     Geodesics, ``exp`` and ``log`` are those of Bures-Wasserstein; distances are
-    ``sqrt(2)`` times the Bures-Wasserstein distances. See ``../shared/MATH.md`` §3
+    ``sqrt(2)`` times the Bures-Wasserstein distances. See ``docs/mathematics.md`` §3
     and the module docstring for the derivation.
 
     Parameters

@@ -1,4 +1,4 @@
-r"""The space of end-to-end matrices ``(M_d, g^N)`` (``../shared/MATH.md`` §3).
+r"""The space of end-to-end matrices ``(M_d, g^N)`` (``docs/mathematics.md`` §3).
 
 A deep linear network ``W = (W_N, ..., W_1)`` computes ``X = W_N ... W_1``. When the
 network is balanced, training it is the Riemannian gradient flow of the loss on the
