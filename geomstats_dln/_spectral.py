@@ -392,10 +392,25 @@ def check_full_rank(point, singular_values=None, rtol=None):
     bad = ~(s_min > rtol * s_max)
     if np.any(bad):
         worst = float(np.min(s_min / np.where(s_max > 0, s_max, 1.0)))
+        where = ""
+        if raw.ndim > 2:
+            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            where = f" (first at batch index {tuple(int(i) for i in index)})"
+        numerical = max(raw.shape[-2:]) * np.finfo(float).eps
+        if worst > numerical:
+            what = (
+                f"is nearly rank-deficient: relative smallest singular value "
+                f"{worst:.3e} <= {rtol:.1e}, the threshold at which geodesics are "
+                "stopped"
+            )
+        else:
+            what = (
+                f"is not full rank: smallest singular value "
+                f"{float(np.min(s_min)):.3e} (relative {worst:.3e})"
+            )
         raise ValueError(
-            f"point of shape {raw.shape} is not full rank: smallest singular value "
-            f"{float(np.min(s_min)):.3e} (relative {worst:.3e}); end-to-end matrices "
-            "must have full rank"
+            f"point of shape {raw.shape}{where} {what}; end-to-end matrices must "
+            "have full rank"
         )
 
 
