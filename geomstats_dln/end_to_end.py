@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from autograd.tracer import isbox
 from numpy.typing import ArrayLike
 from scipy.integrate import DOP853, RK45, solve_ivp
 
@@ -28,6 +29,11 @@ from geomstats.geometry.base import VectorSpaceOpenSet
 from geomstats.geometry.matrices import Matrices
 from geomstats.geometry.riemannian_metric import RiemannianMetric
 
+from geomstats_dln._autodiff import (
+    exp_primitive,
+    log_primitive,
+    squared_dist_primitive,
+)
 from geomstats_dln._shooting import LogFailure, solve_log
 from geomstats_dln._spectral import (
     apply_operator,
@@ -608,6 +614,8 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         Integrates ``X' = A_X(P)``, ``P' = -dH/dX`` from ``(X, A_X^{-1}(V))`` with
         DOP853 (all batch members in one system). Raises :class:`GeodesicError`
         if the geodesic reaches a rank-deficient matrix (g^N is incomplete).
+        Differentiable in both arguments under the autograd backend (Jacobi
+        fields by consistent differences, :mod:`geomstats_dln._autodiff`).
 
         Parameters
         ----------
@@ -620,6 +628,14 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         -------
         end_point : array-like, shape=[..., n, m]
         """
+        if rtol is None and (isbox(tangent_vec) or isbox(base_point)):
+            return exp_primitive(tangent_vec, base_point, self)
+        return self._exp_numpy(tangent_vec, base_point, rtol)
+
+    def _exp_numpy(
+        self, tangent_vec: ArrayLike, base_point: ArrayLike, rtol: float | None = None
+    ) -> ArrayLike:
+        """:meth:`exp` on arrays (no autograd tape)."""
         vectors, points, shape = self._prepare(tangent_vec, base_point)
         if self.depth == 1:
             self._check_segment(points, vectors)
@@ -687,6 +703,16 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         return path
 
     def log(
+        self, point: ArrayLike, base_point: ArrayLike, errors: str = "raise"
+    ) -> ArrayLike:
+        """Riemannian logarithm; see :meth:`_log_numpy`. Differentiable in both
+        arguments under the autograd backend (implicit function theorem on
+        ``exp_X(log_X Y) = Y``, :mod:`geomstats_dln._autodiff`)."""
+        if isbox(point) or isbox(base_point):
+            return log_primitive(point, base_point, self)
+        return self._log_numpy(point, base_point, errors)
+
+    def _log_numpy(
         self, point: ArrayLike, base_point: ArrayLike, errors: str = "raise"
     ) -> ArrayLike:
         r"""Riemannian logarithm (MATH §3): globalized Newton shooting on
@@ -812,6 +838,16 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         )[-1]
 
     def squared_dist(
+        self, point_a: ArrayLike, point_b: ArrayLike, errors: str = "raise"
+    ) -> ArrayLike:
+        """Squared geodesic distance; see :meth:`_squared_dist_numpy`.
+        Differentiable under the autograd backend: ``d/dX dist^2(X, Y) =
+        -2 A_X^{-1}(log_X Y)`` (Gauss lemma), the same in ``Y``."""
+        if isbox(point_a) or isbox(point_b):
+            return squared_dist_primitive(point_a, point_b, self)
+        return self._squared_dist_numpy(point_a, point_b, errors)
+
+    def _squared_dist_numpy(
         self, point_a: ArrayLike, point_b: ArrayLike, errors: str = "raise"
     ) -> ArrayLike:
         """``g^N_X(log_X Y, log_X Y)`` with ``log`` from shooting (MATH §3).
