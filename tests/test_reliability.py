@@ -52,9 +52,10 @@ from geomstats_dln.parameters import end_to_end, moments
 X_GOOD = np.array([[2.0, 0.3], [0.1, 1.0]])
 
 
-def _with_inf(array, index=(0,)):
+def _with_inf(array):
+    """A copy of ``array`` with its first entry set to inf."""
     array = np.array(array, dtype=float)
-    array[np.unravel_index(0, array.shape)] = np.inf
+    array.flat[0] = np.inf
     return array
 
 
