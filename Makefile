@@ -46,8 +46,16 @@ test: lint
 	GEOMSTATS_BACKEND=numpy $(BIN)/python -m pytest $(PYTEST_ARGS)
 	GEOMSTATS_BACKEND=autograd $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	GEOMSTATS_BACKEND=autograd $(BIN)/python benchmarks/run.py
+# Every benchmark script runs (each prints its table and PASS/FAIL lines); the
+# target fails if any of them reports a failed requirement.
+BENCH_SCRIPTS := $(filter-out benchmarks/run.py benchmarks/generic_metric.py benchmarks/dynamics_bench.py benchmarks/report_seeds.py,$(wildcard benchmarks/*.py))
+
+bench: $(STAMP_TEST)
+	status=0; \
+	GEOMSTATS_BACKEND=autograd $(BIN)/python benchmarks/run.py || status=1; \
+	for script in $(BENCH_SCRIPTS); do \
+		echo "== $$script"; $(BIN)/python $$script || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf dln-report .pytest_cache .ruff_cache build *.egg-info
