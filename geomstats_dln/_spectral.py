@@ -364,8 +364,16 @@ def _raw(array):
 
 
 def check_finite_matrix(point):
-    """Raise ``ValueError`` unless ``point`` is a finite array of shape [..., n, m]."""
+    """Raise ``ValueError`` unless ``point`` is a finite array of shape [..., n, m]
+    (``TypeError`` for complex or non-numeric input: the metric is real)."""
     raw = _raw(point)
+    if not (
+        np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
+    ):
+        raise TypeError(
+            f"expected a real matrix, got dtype {raw.dtype} (complex networks are "
+            "not supported by the real DLN metric)"
+        )
     if raw.ndim < 2:
         raise ValueError(
             f"expected a matrix of shape [..., n, m], got an array of shape {raw.shape}"

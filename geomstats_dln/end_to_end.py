@@ -49,6 +49,7 @@ from geomstats_dln._spectral import (
     svd_frame,
     uses_kernel,
 )
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.connection import DLNConnectionMixin
 
 __all__ = ["EndToEndMatrices", "DLNMetric", "GeodesicError"]
@@ -163,6 +164,8 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         return DLNMetric, {"depth": self.depth}
 
     def _check_shape(self, point, what="point"):
+        if not hasattr(point, "shape"):
+            point = as_float_array(point, what)
         if tuple(point.shape[-2:]) != (self.n, self.m):
             raise ValueError(
                 f"{what} must have shape [..., {self.n}, {self.m}], "
@@ -182,7 +185,8 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         -------
         belongs : array-like, shape=[...]
         """
-        if tuple(point.shape[-2:]) != (self.n, self.m):
+        point = as_float_array(point, "point", "EndToEndMatrices.belongs")
+        if point.ndim < 2 or tuple(point.shape[-2:]) != (self.n, self.m):
             return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
         finite = gs.all(
             gs.reshape(gs.abs(point) < math.inf, point.shape[:-2] + (-1,)), -1
@@ -448,6 +452,8 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         derivative : array-like, shape=[..., 2, n, m]
             Velocity and acceleration.
         """
+        state = as_float_array(state, "state")
+        check_finite_matrix(state)  # LAPACK's SVD loops forever on inf
         position, velocity = state[..., 0, :, :], state[..., 1, :, :]
         self._space._check_shape(position, "position")
         acceleration = geodesic_acceleration(position, velocity, self.depth)
@@ -569,8 +575,8 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         Base points must be finite with ``s_min > boundary_rtol * s_max`` (the
         threshold at which geodesics are stopped); vectors must be finite.
         """
-        tangent_vec = np.asarray(tangent_vec, dtype=float)
-        base_point = np.asarray(base_point, dtype=float)
+        tangent_vec = np.asarray(as_float_array(tangent_vec, vector_name), dtype=float)
+        base_point = np.asarray(as_float_array(base_point, "base_point"), dtype=float)
         self._space._check_shape(base_point, "base_point")
         self._check_vector(tangent_vec, vector_name)
         check_full_rank(base_point, rtol=max(self.boundary_rtol, 0.0) or None)

@@ -255,3 +255,20 @@ def test_quotient_route_is_exact(depth):
     np.testing.assert_allclose(
         float(quotient.metric.dist(x, y)), float(down.dist(x, y))
     )
+
+
+def test_metric_input_validation():
+    """Lists are accepted; complex input is a TypeError (never a silent cast);
+    inf in geodesic_equation is refused before LAPACK (which loops on inf)."""
+    metric = EndToEndMatrices(2, depth=3).metric
+    listed = metric.exp([[0.1, 0.0], [0.0, 0.1]], [[1, 0], [0, 1]])
+    np.testing.assert_allclose(listed, metric.exp(0.1 * np.eye(2), np.eye(2)))
+    with pytest.raises(TypeError, match="complex"):
+        metric.inner_product(np.eye(2), np.eye(2), np.eye(2) + 0.5j)
+    with pytest.raises(TypeError, match="real"):
+        metric.log(np.eye(2) + 0.5j, np.eye(2))
+    state = np.stack([np.array([[np.inf, 0.0], [0.0, 1.0]]), np.eye(2)])
+    with pytest.raises(ValueError, match="non-finite"):
+        metric.geodesic_equation(state)
+    with pytest.raises(ValueError, match="nearly rank-deficient"):
+        metric.log(np.diag([1.0, 1e-9]), np.eye(2))
