@@ -66,6 +66,7 @@ def bench_pipeline(width: int, n_networks: int) -> tuple[list, bool]:
         start = time.perf_counter()
         value = function()
         steps.append((name, time.perf_counter() - start))
+        print(f"  {name}: {steps[-1][1]:.2f} s", flush=True)
         return value
 
     def load():

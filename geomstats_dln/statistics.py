@@ -36,7 +36,6 @@ grouping. Rectangular full-rank matrices form one component (label 0).
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Sequence
@@ -189,18 +188,11 @@ def _single_component(points: np.ndarray, what: str) -> int:
 
 
 # --------------------------------------------------------------- distances
-def _dist_accepts_errors(metric: DLNMetric) -> bool:
-    try:
-        return "errors" in inspect.signature(metric.dist).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-
-
 def _distance_chunk(metric, points_a, points_b, pairs, errors):
     """Distances of one chunk of pairs; a failing pair is isolated and named."""
+    # always errors="raise" on the metric: failing pairs are isolated here and
+    # named (or made NaN), the same way for every metric
     try:
-        if _dist_accepts_errors(metric):
-            return np.asarray(metric.dist(points_a, points_b, errors=errors), float)
         return np.asarray(metric.dist(points_a, points_b), dtype=float)
     except GeodesicError as exc:
         if len(points_a) > 1:
