@@ -885,7 +885,12 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                     if len(keep) < len(points)
                     else str(error)
                 ) from error
-            result[keep] = np.asarray(self.squared_norm(logs, points[keep]))
+            solved = np.all(np.isfinite(logs), axis=(-2, -1))
+            result[keep] = np.nan  # failed problems (errors="nan")
+            if np.any(solved):
+                result[keep[solved]] = np.asarray(
+                    self.squared_norm(logs[solved], points[keep][solved])
+                )
         return gs.array(result.reshape(shape[:-2]) if shape[:-2] else result[0])
 
     def dist(

@@ -202,6 +202,13 @@ def test_batch_error_modes():
         np.testing.assert_allclose(logs[i], metric.log(targets[i], base[i]), rtol=1e-12)
     dists = np.asarray(metric.dist(targets, base, errors="nan"))
     assert dists[1] == math.inf and np.all(np.isfinite(dists[[0, 2]]))
+    # a failed solve in the same component: NaN distance, the others computed
+    flat_dists = np.asarray(
+        EndToEndMatrices(2, depth=1).metric.dist(
+            np.stack([-np.eye(2), 2 * np.eye(2)]), np.eye(2), errors="nan"
+        )
+    )
+    assert np.isnan(flat_dists[0]) and np.isclose(flat_dists[1], np.sqrt(2))
     with pytest.raises(ValueError, match="errors"):
         metric.log(targets, base, errors="ignore")
     # a failure other than components: depth 1, a segment through 0
