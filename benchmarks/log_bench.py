@@ -195,6 +195,14 @@ def bench_depth(rows):
     )
 
 
+class _PrintingList(list):
+    """Rows printed as they are measured (the whole run takes minutes)."""
+
+    def append(self, row):
+        print(f"{row[0]}: {row[1]} [{'PASS' if row[2] else 'FAIL'}]", flush=True)
+        super().append(row)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller ensembles")
@@ -202,7 +210,7 @@ def main(argv=None) -> int:
         "--output", default=str(Path(__file__).with_name("log_results.md"))
     )
     args = parser.parse_args(argv)
-    rows = []
+    rows = _PrintingList()
     start = time.perf_counter()
     ensembles = bench_trained(rows, args.quick)
     bench_frechet(rows, ensembles)
