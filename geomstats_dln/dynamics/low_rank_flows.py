@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomstats_dln._spectral import dln_coefficients
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
 from geomstats_dln.dynamics.observables import effective_rank, singular_values
 from geomstats_dln.low_rank import (
@@ -44,6 +45,9 @@ from geomstats_dln.low_rank import (
 )
 
 __all__ = [
+    "from_svd_coordinates_2x2",
+    "svd_coordinates_field_2x2",
+    "to_svd_coordinates_2x2",
     "factored_end_to_end",
     "factored_gradient_field",
     "factorize",
@@ -179,4 +183,97 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
             "effective_rank": factored_effective_rank,
         },
         f"factored_gradient(N={depth}, r={rank})",
+    )
+
+
+# ------------------------------------------ 2 x 2, det > 0, in SVD coordinates
+def _rotation(angle):
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def to_svd_coordinates_2x2(matrix) -> np.ndarray:
+    """``(theta, phi, log s_1, log s_2)`` with ``X = R(theta) diag(s) R(phi)^T``.
+
+    For a 2 x 2 matrix with ``det X > 0`` and distinct singular values; the
+    coordinates cover that component of ``GL(2)`` (MATH §10: it is invariant).
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.shape != (2, 2) or not np.all(np.isfinite(matrix)):
+        raise ValueError(f"expected one finite 2 x 2 matrix, got shape {matrix.shape}")
+    if not np.linalg.det(matrix) > 0:
+        raise ValueError("SVD coordinates of SO(2) x SO(2) need det X > 0")
+    left, s, right_t = np.linalg.svd(matrix)
+    if np.linalg.det(left) < 0:  # det X > 0: flip both frames together
+        left, right_t = left * [1.0, -1.0], right_t * np.array([[1.0], [-1.0]])
+    if not s[1] < s[0]:
+        raise ValueError("SVD coordinates need distinct singular values")
+    theta = np.arctan2(left[1, 0], left[0, 0])
+    phi = np.arctan2(right_t[0, 1], right_t[0, 0])
+    return np.array([theta, phi, np.log(s[0]), np.log(s[1])])
+
+
+def from_svd_coordinates_2x2(coordinates) -> np.ndarray:
+    """``X = R(theta) diag(exp l_1, exp l_2) R(phi)^T`` (batches on a leading axis)."""
+    coordinates = np.asarray(coordinates, dtype=float)
+    if coordinates.ndim == 2:
+        return np.stack([from_svd_coordinates_2x2(c) for c in coordinates])
+    theta, phi, log_1, log_2 = coordinates
+    return (_rotation(theta) * np.exp([log_1, log_2])) @ _rotation(phi).T
+
+
+def svd_coordinates_field_2x2(loss, depth: int) -> VectorField:
+    r"""The g^N gradient flow of a 2 x 2 loss in SVD coordinates, ``det X > 0``.
+
+    With ``X = R(theta) diag(s) R(phi)^T`` and ``Z = U^T X' V = -a * (U^T E' V)``
+    (``a_ij`` of MATH §3): ``(log s_i)' = Z_ii / s_i`` and
+
+    .. math::
+        \theta' = \frac{s_2 Z_{12} + s_1 Z_{21}}{s_1^2 - s_2^2}, \qquad
+        \phi' = \frac{s_1 Z_{12} + s_2 Z_{21}}{s_1^2 - s_2^2}.
+
+    The state never leaves the component ``det X > 0`` and ``log s_2`` may run to
+    ``-inf`` without loss of relative accuracy: for ``N = 2`` the smallest
+    singular value decays exponentially in time, below what a dense integrator
+    of ``X`` resolves (it then crosses ``det = 0`` numerically). Records ``loss``,
+    ``singular_values``, ``effective_rank``, ``norm`` and ``det``.
+    """
+    _check_loss(loss)
+    if tuple(loss.shape) != (2, 2):
+        raise ValueError(f"the loss must be of 2 x 2 matrices, got {loss.shape}")
+    depth = check_low_rank_depth(depth, 2, 2, 2)
+
+    def field(coordinates):
+        theta, phi, log_1, log_2 = coordinates
+        s = np.exp([log_1, log_2])
+        left, right = _rotation(theta), _rotation(phi)
+        matrix = (left * s) @ right.T
+        rotated = left.T @ np.asarray(loss.gradient(matrix)) @ right
+        z = -dln_coefficients(s, s, depth, np) * rotated
+        gap = s[0] ** 2 - s[1] ** 2
+        if not gap > 0:
+            raise ValueError("SVD coordinates: the singular values collided")
+        return np.array(
+            [
+                (s[1] * z[0, 1] + s[0] * z[1, 0]) / gap,
+                (s[0] * z[0, 1] + s[1] * z[1, 0]) / gap,
+                z[0, 0] / s[0],
+                z[1, 1] / s[1],
+            ]
+        )
+
+    def matrix_of(coordinates):
+        return from_svd_coordinates_2x2(coordinates)
+
+    return VectorField(
+        field,
+        {
+            "loss": lambda c: loss.value(matrix_of(c)),
+            "singular_values": lambda c: np.exp(c[2:]),
+            "effective_rank": lambda c: effective_rank(matrix_of(c)),
+            "norm": lambda c: np.sqrt(np.sum(np.exp(2 * c[2:]))),
+            "det": lambda c: np.exp(c[2] + c[3]),
+            "log_s2": lambda c: c[3],
+        },
+        f"svd_coordinates_2x2(N={depth})",
     )

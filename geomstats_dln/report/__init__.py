@@ -30,6 +30,7 @@ from geomstats_dln.report import (
     dynamics_section,
     end_to_end_section,
     fibers_section,
+    low_rank_section,
     optimization_section,
     statistics_section,
     thermodynamics_section,
@@ -77,6 +78,7 @@ SECTIONS: list[Section] = [
     thermodynamics_section.section,
     optimization_section.section,
     statistics_section.section,
+    low_rank_section.section,
 ]
 """The registry: sections run, in this order, by :func:`run_report`."""
 
