@@ -410,7 +410,10 @@ class TestBalancedManifold(
 
 
 class BalancedMetricTestData(SuiteTestData, data.RiemannianMetricTestData):
-    N_RANDOM_POINTS = [1]  # each log shoots RATTLE geodesics (vec tests batch)
+    # each log shoots RATTLE geodesics: one random point (the vec tests batch)
+    # and one batch of times; the slowest class of the module even so
+    N_RANDOM_POINTS = [1]
+    N_TIME_POINTS = [3]
     not_applicable = {
         **riemann_tensor_skips(),
         **{
