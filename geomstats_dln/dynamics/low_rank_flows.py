@@ -28,6 +28,8 @@ stays of rank ``r`` and follows ``X' = -grad_{g^N} E = -A_{N,X}(P_T E'(X))``
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from geomstats_dln._spectral import dln_coefficients
@@ -242,6 +244,8 @@ def svd_coordinates_field_2x2(loss, depth: int) -> VectorField:
     if tuple(loss.shape) != (2, 2):
         raise ValueError(f"the loss must be of 2 x 2 matrices, got {loss.shape}")
     depth = check_low_rank_depth(depth, 2, 2, 2)
+    if depth == math.inf:
+        raise ValueError("svd_coordinates_field_2x2 needs a finite depth")
 
     def field(coordinates):
         theta, phi, log_1, log_2 = coordinates
@@ -257,8 +261,10 @@ def svd_coordinates_field_2x2(loss, depth: int) -> VectorField:
             [
                 (s[1] * z[0, 1] + s[0] * z[1, 0]) / gap,
                 (s[0] * z[0, 1] + s[1] * z[1, 0]) / gap,
-                z[0, 0] / s[0],
-                z[1, 1] / s[1],
+                # Z_ii / s_i = -a_ii / s_i * rotated_ii, a_ii / s_i = N s^{(N-2)/N}
+                # from log s: no underflow when s_2 ~ e^{-700} (N = 2)
+                -depth * np.exp((depth - 2.0) / depth * log_1) * rotated[0, 0],
+                -depth * np.exp((depth - 2.0) / depth * log_2) * rotated[1, 1],
             ]
         )
 
