@@ -280,6 +280,7 @@ def svd_coordinates_field_2x2(loss, depth: int) -> VectorField:
             "norm": lambda c: np.sqrt(np.sum(np.exp(2 * c[2:]))),
             "det": lambda c: np.exp(c[2] + c[3]),
             "log_s2": lambda c: c[3],
+            "log_det": lambda c: c[2] + c[3],  # det itself underflows for N = 2
         },
         f"svd_coordinates_2x2(N={depth})",
     )
