@@ -20,7 +20,7 @@ from geomstats_dln.report.low_rank_section import (
 )
 
 targets = np.array([4.0, 2.0, 1.0, 0.5])
-scales, depths = (1e-2, 1e-4, 1e-6), (2, 3, 4)
+scales, depths = (1e-2, 1e-3, 1e-4), (2, 3, 4)
 figure = new_figure(figsize=(12, 9))
 axes = figure.subplots(len(depths), len(scales))
 print("N  scale   half-times of s_1..s_4 (measured / scalar ODE)")
