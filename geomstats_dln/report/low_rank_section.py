@@ -748,7 +748,7 @@ def _razin_cohen(ctx: ReportContext):
 
 def _two_by_two(ctx: ReportContext):
     ctx.substep("(e) 2 x 2 limits, N = 1..6")
-    n_starts = 40 if ctx.quick else 200
+    n_starts = 40 if ctx.quick else 100
     depths = (1, 2, 3, 4) if ctx.quick else (1, 2, 3, 4, 5, 6)
     rows, checks, results = [], [], {}
     for depth in depths:
