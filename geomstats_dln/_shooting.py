@@ -240,7 +240,9 @@ class _Shooter:
         self.problem = problem
         self.shape = problem.x.shape
         self.size = problem.x.size
-        self.budget = None  # evaluations allowed to a trial shot
+        # evaluations allowed to a trial shot (then 6x the last good shot): a
+        # shot creeping toward the rank-deficient boundary is abandoned
+        self.budget = 4000
 
     def residual(self, velocity, target, rtol):
         """``exp_x(v) - target``, or ``None`` when the geodesic leaves M_d."""
