@@ -20,7 +20,7 @@ matrices (geodesic regression, optimization through the geometry).
 from __future__ import annotations
 
 import numpy as np
-from autograd.extend import defvjp, primitive
+from autograd.extend import defvjp, defvjp_argnums, primitive
 
 __all__ = ["exp_primitive", "log_primitive", "squared_dist_primitive"]
 
@@ -58,60 +58,57 @@ def exp_primitive(tangent_vec, base_point, metric):
     return np.asarray(metric._exp_numpy(tangent_vec, base_point))
 
 
-def _exp_vjp(argnum):
-    def make(ans, tangent_vec, base_point, metric):
-        shape = np.broadcast_shapes(np.shape(tangent_vec), np.shape(base_point))
-        vectors, points = _flat(tangent_vec, shape), _flat(base_point, shape)
-        jacobians = [
-            exp_jacobians(metric, v, x) for v, x in zip(vectors, points, strict=True)
-        ]
-
-        def vjp(g):
-            g = np.asarray(g).reshape((-1, vectors[0].size))
-            out = np.stack(
-                [jac[argnum].T @ row for jac, row in zip(jacobians, g, strict=True)]
-            ).reshape(shape)
-            return _unbroadcast(
-                out, np.shape(tangent_vec if argnum == 0 else base_point)
-            )
-
-        return vjp
-
-    return make
-
-
-defvjp(exp_primitive, _exp_vjp(0), _exp_vjp(1))
-
-
 @primitive
 def log_primitive(point, base_point, metric):
     """``metric.log`` on plain arrays (autograd sees a primitive)."""
     return np.asarray(metric._log_numpy(point, base_point))
 
 
-def _log_vjp(argnum):
-    def make(ans, point, base_point, metric):
-        shape = np.broadcast_shapes(np.shape(point), np.shape(base_point))
-        logs, bases = _flat(ans, shape), _flat(base_point, shape)
+def _defvjp_from_exp_jacobians(function, velocity_of, cotangents):
+    """VJPs of ``function(first, base_point, metric)`` from the Jacobians of exp
+    at ``(velocity_of(ans, first), base_point)``, formed once for all the
+    arguments autograd asks about; ``cotangents(J_V, J_X, g)`` gives the pair
+    of gradients for one problem."""
+
+    def vjpmaker(argnums, ans, args, kwargs):
+        first, base_point, metric = args
+        shape = np.broadcast_shapes(np.shape(first), np.shape(base_point))
+        velocities = _flat(velocity_of(ans, first), shape)
+        bases = _flat(base_point, shape)
         jacobians = [
-            exp_jacobians(metric, v, x) for v, x in zip(logs, bases, strict=True)
+            exp_jacobians(metric, v, x) for v, x in zip(velocities, bases, strict=True)
         ]
 
         def vjp(g):
-            g = np.asarray(g).reshape((-1, logs[0].size))
-            rows = []
-            for (jac_v, jac_x), row in zip(jacobians, g, strict=True):
-                w = np.linalg.solve(jac_v.T, row)  # d log / dY = J_V^{-1}
-                rows.append(w if argnum == 0 else -jac_x.T @ w)
-            out = np.stack(rows).reshape(shape)
-            return _unbroadcast(out, np.shape(point if argnum == 0 else base_point))
+            g = np.asarray(g).reshape((len(jacobians), -1))
+            pairs = [
+                cotangents(jac_v, jac_x, row)
+                for (jac_v, jac_x), row in zip(jacobians, g, strict=True)
+            ]
+            return tuple(
+                _unbroadcast(
+                    np.stack([pair[argnum] for pair in pairs]).reshape(shape),
+                    np.shape(args[argnum]),
+                )
+                for argnum in argnums
+            )
 
         return vjp
 
-    return make
+    defvjp_argnums(function, vjpmaker)
 
 
-defvjp(log_primitive, _log_vjp(0), _log_vjp(1))
+def _exp_cotangents(jac_v, jac_x, g):
+    return jac_v.T @ g, jac_x.T @ g
+
+
+def _log_cotangents(jac_v, jac_x, g):
+    w = np.linalg.solve(jac_v.T, g)  # d log / dY = J_V^{-1}
+    return w, -jac_x.T @ w
+
+
+_defvjp_from_exp_jacobians(exp_primitive, lambda ans, first: first, _exp_cotangents)
+_defvjp_from_exp_jacobians(log_primitive, lambda ans, first: ans, _log_cotangents)
 
 
 @primitive
