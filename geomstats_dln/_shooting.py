@@ -25,10 +25,13 @@ moves, each there for a failure mode seen on trained networks:
    make the quotient consistent) at a loose tolerance; Broyden updates keep it
    between recomputations. The shots' tolerance follows the residual
    (inexact Newton), and the last one is at the metric's full ``rtol``.
-4. **Continuation along the SVD path** when Newton from the first guesses
-   stalls: the targets ``Y(tau)`` move from ``X`` to ``Y`` along the path of 2.,
-   each solved from the previous solution, with the step in ``tau`` halved on
-   failure and grown on success.
+   When Newton from the SVD path stalls, it restarts from the discrete
+   geodesic (:func:`discrete_geodesic`, the path energy minimized with its
+   closed-form gradient) and its second-order starting velocity.
+4. **Continuation** along the discrete geodesic, then along the SVD path, when
+   Newton from both guesses stalls: the targets ``Y(tau)`` move from ``X`` to
+   ``Y`` along the path, each solved from the previous solution, with the step
+   in ``tau`` halved on failure and grown on success.
 
 Large matrices (``n m > _DENSE_MAX``) solve the Newton systems matrix-free
 (GMRES on directional derivatives) instead of forming the Jacobian.
@@ -37,7 +40,6 @@ Large matrices (``n m > _DENSE_MAX``) solve the Newton systems matrix-free
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -65,17 +67,6 @@ class LogFailure(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass
-class _Problem:
-    """One scaled boundary problem ``exp_x(v) = y`` and its solver state."""
-
-    x: np.ndarray
-    y: np.ndarray
-    tol: float
-    evaluations: int = 0
-    history: list = field(default_factory=list)
 
 
 # --------------------------------------------------------------------- SVD path
@@ -172,7 +163,7 @@ def svd_path(point, end_point, depth):
 
 # ------------------------------------------------------------ discrete geodesic
 def discrete_geodesic(point, end_point, depth, n_segments=8, max_iter=500):
-    r"""Minimize the discrete path energy from the SVD path (module item 3').
+    r"""Minimize the discrete path energy from the SVD path (module item 3).
 
     ``E(X_1, ..., X_{K-1}) = K sum_k g_{M_k}(X_{k+1} - X_k, X_{k+1} - X_k)`` with
     the midpoints ``M_k = (X_k + X_{k+1}) / 2`` (a consistent discretization of
@@ -235,11 +226,11 @@ def discrete_geodesic(point, end_point, depth, n_segments=8, max_iter=500):
 class _Shooter:
     """``exp_x`` and its derivatives for one scaled problem (guarded)."""
 
-    def __init__(self, metric, problem):
+    def __init__(self, metric, point):
         self.metric = metric
-        self.problem = problem
-        self.shape = problem.x.shape
-        self.size = problem.x.size
+        self.point = point
+        self.shape = point.shape
+        self.size = point.size
         # evaluations allowed to a trial shot (then 6x the last good shot): a
         # shot creeping toward the rank-deficient boundary is abandoned
         self.budget = 4000
@@ -248,11 +239,10 @@ class _Shooter:
         """``exp_x(v) - target``, or ``None`` when the geodesic leaves M_d."""
         from geomstats_dln.end_to_end import GeodesicError
 
-        self.problem.evaluations += 1
         info = {}
         try:
             end = self.metric._exp_flat(
-                velocity[None], self.problem.x[None], rtol, self.budget, info
+                velocity[None], self.point[None], rtol, self.budget, info
             )[0]
         except GeodesicError:
             return None
@@ -272,11 +262,10 @@ class _Shooter:
         for start in range(0, k, _JACOBIAN_CHUNK):
             chunk = basis[start : start + _JACOBIAN_CHUNK]
             batch = np.concatenate([velocity[None], velocity[None] + step * chunk])
-            self.problem.evaluations += len(batch)
             try:
                 ends = self.metric._exp_flat(
                     batch,
-                    np.broadcast_to(self.problem.x, batch.shape),
+                    np.broadcast_to(self.point, batch.shape),
                     _JACOBIAN_RTOL,
                     low_order=True,
                 )
@@ -294,10 +283,9 @@ class _Shooter:
             return np.zeros_like(direction)
         step = 1e-6 * max(1.0, float(np.linalg.norm(velocity))) / norm
         batch = np.stack([velocity, velocity + step * direction])
-        self.problem.evaluations += 2
         try:
             ends = self.metric._exp_flat(
-                batch, np.broadcast_to(self.problem.x, batch.shape), _JACOBIAN_RTOL
+                batch, np.broadcast_to(self.point, batch.shape), _JACOBIAN_RTOL
             )
         except GeodesicError as error:
             raise LogFailure("a directional derivative left M_d") from error
@@ -446,8 +434,7 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         return np.zeros_like(point), None
     scale = float(np.linalg.norm(point, 2))
     x, y = point / scale, target / scale
-    problem = _Problem(x, y, tol)
-    shooter = _Shooter(metric, problem)
+    shooter = _Shooter(metric, x)
     final_rtol = metric.rtol
     reasons = []
     attempts = []
@@ -514,7 +501,7 @@ def _continuation(shooter, path, initial_velocity, tol, max_iter, final_rtol):
     ``initial_velocity`` approximates ``log_x(path(1))``: ``tau *
     initial_velocity`` predicts the first step, secants the later ones.
     """
-    tau, velocity, h = 0.0, np.zeros_like(shooter.problem.x), 0.25
+    tau, velocity, h = 0.0, np.zeros_like(shooter.point), 0.25
     previous = None
     while tau < 1.0:
         if h < 1.0 / 256:
