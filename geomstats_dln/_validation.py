@@ -378,3 +378,14 @@ def check_orthogonal(matrices, name: str = "gauges", function: str = "", atol=1e
             f"{_where(function)}{name} must be orthogonal: max |Q^T Q - I| = "
             f"{defect:.3e} > {atol:g}"
         )
+
+
+def sample_batch(base_point, n_samples: int) -> tuple:
+    """Batch shape of ``n_samples`` random tangent vectors at ``base_point``
+    [..., n, m]: the base point's batch, or ``(n_samples,)`` when it has none."""
+    batch = tuple(base_point.shape[:-2])
+    if n_samples != 1:
+        if batch and batch != (n_samples,):
+            raise ValueError("n_samples must match the batch of base_point")
+        batch = (n_samples,)
+    return batch

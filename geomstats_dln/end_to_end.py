@@ -49,7 +49,7 @@ from geomstats_dln._spectral import (
     svd_frame,
     uses_kernel,
 )
-from geomstats_dln._validation import as_float_array
+from geomstats_dln._validation import as_float_array, sample_batch
 from geomstats_dln.connection import DLNConnectionMixin
 
 __all__ = ["EndToEndMatrices", "DLNMetric", "GeodesicError"]
@@ -254,11 +254,7 @@ class EndToEndMatrices(VectorSpaceOpenSet):
     ) -> ArrayLike:
         """Gaussian tangent vectors (the tangent space is all of ``Matrices(n, m)``)."""
         self._check_shape(base_point, "base_point")
-        batch = base_point.shape[:-2]
-        if n_samples != 1:
-            if batch and batch != (n_samples,):
-                raise ValueError("n_samples must match the batch of base_point")
-            batch = (n_samples,)
+        batch = sample_batch(base_point, n_samples)
         return gs.random.normal(size=batch + (self.n, self.m))
 
 

@@ -76,6 +76,7 @@ from geomstats_dln._spectral import (
     check_finite_matrix,
     dln_coefficients,
 )
+from geomstats_dln._validation import sample_batch
 from geomstats_dln.end_to_end import GeodesicError
 
 __all__ = [
@@ -365,11 +366,7 @@ class FixedRankEndToEndMatrices(Manifold):
     ) -> ArrayLike:
         """Gaussian matrices projected onto ``T_X M_r``."""
         self._check_shape(base_point, "base_point")
-        batch = base_point.shape[:-2]
-        if n_samples != 1:
-            if batch and batch != (n_samples,):
-                raise ValueError("n_samples must match the batch of base_point")
-            batch = (n_samples,)
+        batch = sample_batch(base_point, n_samples)
         vector = gs.random.normal(size=batch + (self.n, self.m))
         return self.to_tangent(vector, base_point)
 
