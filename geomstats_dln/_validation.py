@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "as_field_array",
     "as_finite_array",
     "as_float_array",
     "as_positive_float",
@@ -44,6 +45,7 @@ __all__ = [
     "check_parameters",
     "check_seed",
     "gauge_vector",
+    "is_complex",
     "raw",
     "symmetric_basis",
 ]
@@ -112,6 +114,43 @@ def as_float_array(value, name: str = "input", function: str = ""):
     if array.dtype != np.float64:
         array = array.astype(np.float64)
     return array
+
+
+def as_field_array(value, name: str = "input", function: str = ""):
+    """``value`` as a ``float64`` or ``complex128`` array, by its dtype.
+
+    The entry of the functions that hold over both fields F = R and F = C:
+    real input stays real (so the real code path and its answers are
+    unchanged), complex input becomes ``complex128``. Autograd boxes pass
+    unchanged.
+
+    Raises
+    ------
+    TypeError
+        For boolean-object, string or other non-numeric input.
+    """
+    plain = raw(value) if _is_boxed(value) else None
+    if plain is not None:
+        if plain.dtype.kind not in "fiubc":
+            raise TypeError(
+                f"{_where(function)}{name} must be numeric, got dtype {plain.dtype}"
+            )
+        return value
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged lists
+        raise TypeError(
+            f"{_where(function)}{name} must be a numeric array, got "
+            f"{type(value).__name__} ({exc})"
+        ) from None
+    if array.dtype.kind == "c":
+        return array.astype(np.complex128, copy=False)
+    return as_float_array(array, name=name, function=function)
+
+
+def is_complex(value) -> bool:
+    """Whether ``value`` (possibly an autograd box) has a complex dtype."""
+    return np.iscomplexobj(raw(value))
 
 
 def check_finite(value, name: str = "input", function: str = "") -> None:
