@@ -13,6 +13,15 @@ and ``below_k = W_{k-1} ... W_1`` (empty products are the identity):
 All functions take arrays (or lists) with leading batch axes. They are
 algebraic maps: a ``NaN`` entry propagates to the result as numpy propagates
 it, no error is raised.
+
+The field F = R or C is that of the input (``docs/mathematics.md``, "The
+complex network"; balancedness paper §1.1, which works over C): real input
+follows the real code path unchanged, complex input (``complex128``) gets
+conjugate transposes ``^*`` in place of ``^T``: the lifted gradient is
+``above_k^* E'(X) below_k^*``, the moments are the Hermitian
+``G_k = W_k W_k^* - W_{k+1}^* W_{k+1}``, and ``M_d(C)`` carries the real inner
+product ``Re tr(A^* B)``, for which ``V -> above_k^* V below_k^*`` is the
+adjoint of ``dphi_W``.
 """
 
 from __future__ import annotations
@@ -24,7 +33,12 @@ from geomstats.geometry.base import VectorSpace
 from geomstats.geometry.euclidean import EuclideanMetric
 
 from geomstats_dln._spectral import _XP
-from geomstats_dln._validation import as_float_array, as_size, check_parameters
+from geomstats_dln._validation import (
+    as_field_array,
+    as_size,
+    check_parameters,
+    is_complex,
+)
 
 __all__ = [
     "DLNParameterSpace",
@@ -39,6 +53,15 @@ __all__ = [
 
 # kept for modules that imported the private name
 _check_parameters = check_parameters
+
+FIELDS = ("real", "complex")
+
+
+def _adjoint(matrix):
+    """``M^*`` over the last two axes: ``M^T`` for real ``M`` (the real code path,
+    unchanged), the conjugate transpose for complex ``M``."""
+    transposed = _XP.swapaxes(matrix, -1, -2)
+    return _XP.conj(transposed) if is_complex(matrix) else transposed
 
 
 def _chains(parameters):
@@ -73,7 +96,7 @@ def partial_products(parameters):
     -------
     above, below : array-like, shape=[..., N, d, d]
     """
-    parameters = as_float_array(parameters, "parameters", "partial_products")
+    parameters = as_field_array(parameters, "parameters", "partial_products")
     _, dim = check_parameters(parameters)
     eye = gs.broadcast_to(gs.eye(dim), parameters.shape[:-3] + (dim, dim))
     above, below = _chains(parameters)
@@ -83,14 +106,21 @@ def partial_products(parameters):
 
 
 def _lifted_from_chains(euclidean_gradient, above, below):
-    """``above_k^T E' below_k^T`` per layer, skipping identity factors."""
+    """``above_k^* E' below_k^*`` per layer (``^T`` over R), skipping identity
+    factors."""
     layers = []
     for upper, lower in zip(above, below, strict=True):
         layer = euclidean_gradient
         if upper is not None:
-            layer = gs.matmul(gs.moveaxis(upper, -1, -2), layer)
+            if is_complex(upper):
+                layer = gs.matmul(_adjoint(upper), layer)
+            else:
+                layer = gs.matmul(gs.moveaxis(upper, -1, -2), layer)
         if lower is not None:
-            layer = gs.matmul(layer, gs.moveaxis(lower, -1, -2))
+            if is_complex(lower):
+                layer = gs.matmul(layer, _adjoint(lower))
+            else:
+                layer = gs.matmul(layer, gs.moveaxis(lower, -1, -2))
         layers.append(layer)
     return gs.stack(layers, axis=-3)
 
@@ -114,7 +144,7 @@ def end_to_end_and_lifted_gradient(euclidean_gradient_function, parameters):
     end_to_end : array-like, shape=[..., d, d]
     gradient : array-like, shape=[..., N, d, d]
     """
-    parameters = as_float_array(
+    parameters = as_field_array(
         parameters, "parameters", "end_to_end_and_lifted_gradient"
     )
     depth, _ = check_parameters(parameters)
@@ -131,12 +161,13 @@ def end_to_end(parameters):
     Parameters
     ----------
     parameters : array-like, shape=[..., N, d, d]
+        Real or complex layers (the result has their field).
 
     Returns
     -------
     end_to_end : array-like, shape=[..., d, d]
     """
-    parameters = as_float_array(parameters, "parameters", "end_to_end")
+    parameters = as_field_array(parameters, "parameters", "end_to_end")
     depth, _ = check_parameters(parameters)
     product = parameters[..., 0, :, :]
     for k in range(1, depth):
@@ -147,15 +178,20 @@ def end_to_end(parameters):
 def moments(parameters):
     """Moments ``G_k = W_k W_k^T - W_{k+1}^T W_{k+1}`` (MATH §2).
 
+    Over C (complex input) the Hermitian ``G_k = W_k W_k^* - W_{k+1}^* W_{k+1}``
+    (balancedness (1.7)), conserved by gradient flows of lifted losses as over R.
+
     Returns
     -------
     moments : array-like, shape=[..., N-1, d, d]
         ``moments[k-1] = G_k``.
     """
-    parameters = as_float_array(parameters, "parameters", "moments")
+    parameters = as_field_array(parameters, "parameters", "moments")
     check_parameters(parameters)
     lower = parameters[..., :-1, :, :]
     upper = parameters[..., 1:, :, :]
+    if is_complex(parameters):
+        return lower @ _adjoint(lower) - _adjoint(upper) @ upper
     # swapaxes of the backend's numpy: gs.moveaxis normalizes its axes on every
     # call, and this runs in every balance check and retraction step
     return lower @ _XP.swapaxes(lower, -1, -2) - _XP.swapaxes(upper, -1, -2) @ upper
@@ -163,6 +199,10 @@ def moments(parameters):
 
 def lifted_gradient(euclidean_gradient, parameters):
     """Euclidean gradient of ``L = E o phi``: ``above_k^T E'(X) below_k^T`` (MATH §1).
+
+    Over C, ``above_k^* E'(X) below_k^*``: the gradient for the real inner
+    product ``Re tr(A^* B)``, the adjoint of :func:`differential` applied to
+    ``E'(X)`` (``E'`` the gradient of ``E`` for the same inner product).
 
     Parameters
     ----------
@@ -174,13 +214,16 @@ def lifted_gradient(euclidean_gradient, parameters):
     -------
     gradient : array-like, shape=[..., N, d, d]
     """
-    parameters = as_float_array(parameters, "parameters", "lifted_gradient")
-    euclidean_gradient = as_float_array(
+    parameters = as_field_array(parameters, "parameters", "lifted_gradient")
+    euclidean_gradient = as_field_array(
         euclidean_gradient, "euclidean_gradient", "lifted_gradient"
     )
     depth, _ = check_parameters(parameters)
     if depth == 1:  # L = E: broadcast E' against the batch of the parameters
         return gs.stack([euclidean_gradient + 0.0 * parameters[..., 0, :, :]], -3)
+    if is_complex(euclidean_gradient) and not is_complex(parameters):
+        # why: a complex covector at real layers lifts with the complex formula
+        parameters = parameters + 0j
     above, below = _chains(parameters)
     return _lifted_from_chains(euclidean_gradient, above, below)
 
@@ -197,8 +240,8 @@ def differential(tangent_vec, parameters):
     -------
     image : array-like, shape=[..., d, d]
     """
-    parameters = as_float_array(parameters, "parameters", "differential")
-    tangent_vec = as_float_array(tangent_vec, "tangent_vec", "differential")
+    parameters = as_field_array(parameters, "parameters", "differential")
+    tangent_vec = as_field_array(tangent_vec, "tangent_vec", "differential")
     check_parameters(parameters)
     if tuple(np.shape(tangent_vec)[-3:]) != tuple(parameters.shape[-3:]):
         layers = ", ".join(map(str, parameters.shape[-3:]))
@@ -211,19 +254,28 @@ def differential(tangent_vec, parameters):
 
 
 class FrobeniusMetric(EuclideanMetric):
-    """Frobenius inner product ``sum_k <V_k, W_k>`` on ``[..., N, d, d]`` arrays."""
+    """Frobenius inner product ``sum_k <V_k, W_k>`` on ``[..., N, d, d]`` arrays.
+
+    Over C the real inner product ``sum_k Re tr(V_k^* W_k)`` (balancedness
+    §1.1), which makes ``C^{N d^2}`` the Euclidean space ``R^{2 N d^2}``.
+    """
 
     def metric_matrix(self, base_point=None):
         """Identity in the row-major entry basis."""
         return gs.eye(self._space.dim)
 
     def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
-        """``sum_k tr(A_k^T B_k)``.
+        """``sum_k tr(A_k^T B_k)``; ``sum_k Re tr(A_k^* B_k)`` for complex input.
 
         Returns
         -------
         inner_product : array-like, shape=[...]
+            Real.
         """
+        if is_complex(tangent_vec_a) or is_complex(tangent_vec_b):
+            return gs.sum(
+                _XP.real(_XP.conj(tangent_vec_a) * tangent_vec_b), axis=(-3, -2, -1)
+            )
         return gs.sum(tangent_vec_a * tangent_vec_b, axis=(-3, -2, -1))
 
 
@@ -233,18 +285,33 @@ class DLNParameterSpace(VectorSpace):
     Points have shape ``[..., depth, dim, dim]`` with ``W[k-1] = W_k``; equipped
     with the Frobenius metric (the Euclidean metric of ``R^{N d^2}``).
 
+    With ``field="complex"`` the layers are complex (balancedness §1.1): the
+    space is ``C^{N d^2}`` with the real inner product ``Re tr(A^* B)``, a real
+    vector space of dimension ``2 N d^2``; :meth:`random_point` draws complex
+    Gaussian layers and the basis is over R (``E_ij`` and ``i E_ij``). The
+    module's maps accept complex points whatever the ``field`` of the space.
+
     Parameters
     ----------
     dim : int
         Width ``d``.
     depth : int
         Depth ``N >= 1``.
+    field : {"real", "complex"}
+        The field F of the layers.
     """
 
-    def __init__(self, dim: int, depth: int, equip: bool = True):
+    def __init__(self, dim: int, depth: int, equip: bool = True, field: str = "real"):
         self.width = as_size(dim, "dim", "DLNParameterSpace")
         self.depth = as_size(depth, "depth", "DLNParameterSpace")
+        if field not in FIELDS:
+            raise ValueError(
+                f"DLNParameterSpace: field must be one of {FIELDS}, got {field!r}"
+            )
+        self.field = field
         super().__init__(shape=(self.depth, self.width, self.width), equip=equip)
+        if field == "complex":
+            self.dim = 2 * self.depth * self.width**2
 
     @staticmethod
     def default_metric():
@@ -252,8 +319,11 @@ class DLNParameterSpace(VectorSpace):
         return FrobeniusMetric
 
     def belongs(self, point, atol: float = gs.atol):
-        """Whether ``point`` has shape ``[..., depth, dim, dim]``."""
+        """Whether ``point`` has shape ``[..., depth, dim, dim]`` (and, for the
+        real space, real entries)."""
         belongs = tuple(point.shape[-3:]) == self.shape
+        if self.field == "real" and is_complex(point):
+            belongs = False
         if point.ndim > 3:
             return gs.broadcast_to(gs.array(belongs), point.shape[:-3])
         return gs.array(belongs)
@@ -263,8 +333,13 @@ class DLNParameterSpace(VectorSpace):
         return point
 
     def random_point(self, n_samples: int = 1, bound: float = 1.0):
-        """Gaussian parameters with entries of standard deviation ``bound``."""
+        """Gaussian parameters with entries of standard deviation ``bound``
+        (complex: real and imaginary parts each of standard deviation
+        ``bound / sqrt 2``)."""
         size = self.shape if n_samples == 1 else (n_samples,) + self.shape
+        if self.field == "complex":
+            real, imag = gs.random.normal(size=(2,) + size)
+            return bound / np.sqrt(2.0) * (real + 1j * imag)
         return bound * gs.random.normal(size=size)
 
     def random_tangent_vec(self, base_point=None, n_samples: int = 1):
@@ -273,7 +348,10 @@ class DLNParameterSpace(VectorSpace):
 
     def _create_basis(self):
         size = self.depth * self.width * self.width
-        return gs.reshape(gs.eye(size), (size,) + self.shape)
+        basis = gs.reshape(gs.eye(size), (size,) + self.shape)
+        if self.field == "complex":  # a basis over R: E_ij and i E_ij
+            return gs.concatenate([basis + 0j, 1j * basis], axis=0)
+        return basis
 
     end_to_end = staticmethod(end_to_end)
     moments = staticmethod(moments)

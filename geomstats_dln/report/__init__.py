@@ -27,6 +27,7 @@ import geomstats.backend as gs
 
 from geomstats_dln.report import (
     balanced_section,
+    complex_section,
     dynamics_section,
     end_to_end_section,
     fibers_section,
@@ -79,6 +80,7 @@ SECTIONS: list[Section] = [
     optimization_section.section,
     statistics_section.section,
     low_rank_section.section,
+    complex_section.section,
 ]
 """The registry: sections run, in this order, by :func:`run_report`."""
 
