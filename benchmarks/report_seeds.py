@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/report_seeds.py [--first 0] [--last 99]
         [--sections end_to_end_section,balanced_section,...] [--jobs 1]
+        [--keep DIR]
 
 Each seed runs the chosen report sections (default: all of
 :data:`geomstats_dln.report.SECTIONS`) the way ``geomstats-dln report --quick
@@ -27,8 +28,11 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 from joblib import Parallel, delayed  # noqa: E402
 
 
-def run_seed(seed: int, names: list[str] | None) -> tuple[int, list[str], float]:
-    """``(seed, failed check names, seconds)`` for one quick report."""
+def run_seed(
+    seed: int, names: list[str] | None, keep: str | None = None
+) -> tuple[int, list[str], float]:
+    """``(seed, failed check names, seconds)`` for one quick report; with
+    ``keep`` (a folder) the report text is also saved as ``keep/seed-S.md``."""
     from geomstats_dln.report import SECTIONS, _section_name, run_report
 
     sections = [s for s in SECTIONS if names is None or _section_name(s) in names]
@@ -42,6 +46,9 @@ def run_seed(seed: int, names: list[str] | None) -> tuple[int, list[str], float]
             progress=False,
         )
         text = path.read_text(encoding="utf-8")
+    if keep is not None:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / f"seed-{seed}.md").write_text(text, encoding="utf-8")
     failed = [
         line.split("|")[1].strip()
         for line in text.splitlines()
@@ -56,12 +63,15 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=99)
     parser.add_argument("--sections", default=None)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument(
+        "--keep", default=None, help="folder to keep each seed's report.md in"
+    )
     args = parser.parse_args()
     names = None if args.sections is None else args.sections.split(",")
     seeds = range(args.first, args.last + 1)
     results, passed = [], 0
     outputs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-        delayed(run_seed)(seed, names) for seed in seeds
+        delayed(run_seed)(seed, names, args.keep) for seed in seeds
     )
     for seed, failed, seconds in outputs:  # one line per seed as it finishes
         results.append((seed, failed, seconds))
