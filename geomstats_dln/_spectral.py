@@ -363,11 +363,14 @@ def _raw(array):
     return np.asarray(array)
 
 
-def check_finite_matrix(point):
+def check_finite_matrix(point, allow_complex: bool = False):
     """Raise ``ValueError`` unless ``point`` is a finite array of shape [..., n, m]
-    (``TypeError`` for complex or non-numeric input: the metric is real)."""
+    (``TypeError`` for non-numeric input, and for complex input unless
+    ``allow_complex``: the callers that hold over C opt in)."""
     raw = _raw(point)
-    if not (
+    if allow_complex and np.iscomplexobj(raw):
+        pass
+    elif not (
         np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
     ):
         raise TypeError(
@@ -383,13 +386,14 @@ def check_finite_matrix(point):
     return raw
 
 
-def check_full_rank(point, singular_values=None, rtol=None):
+def check_full_rank(point, singular_values=None, rtol=None, allow_complex=False):
     """Raise ``ValueError`` unless ``point`` [..., n, m] is finite and full rank.
 
     The rank test is ``s_min > rtol * s_max`` with ``rtol = max(n, m) * eps`` by
-    default (the rule of ``numpy.linalg.matrix_rank``).
+    default (the rule of ``numpy.linalg.matrix_rank``). Complex input raises
+    ``TypeError`` unless ``allow_complex``.
     """
-    raw = check_finite_matrix(point)
+    raw = check_finite_matrix(point, allow_complex=allow_complex)
     if singular_values is None:
         singular_values = np.linalg.svd(raw, compute_uv=False)
     s = _raw(singular_values)
@@ -439,12 +443,21 @@ def _thread_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_cpu_count())
 
 
-def operator_power(tangent_vec, point, depth: int | float, power: float):
+def operator_power(
+    tangent_vec, point, depth: int | float, power: float, allow_complex: bool = False
+):
     """``A_{N,X}^{power}(Z)`` for broadcastable batches (MATH §3).
 
     :func:`svd_frame` then :func:`apply_operator`; a large batch of plain arrays
-    is split into one chunk per core, computed in threads.
+    is split into one chunk per core, computed in threads. Complex points
+    (``allow_complex``) use the complex SVD frame, see :func:`svd_frame`.
     """
+    if allow_complex and (
+        np.iscomplexobj(_raw(point)) or np.iscomplexobj(_raw(tangent_vec))
+    ):
+        return apply_operator(
+            svd_frame(point, depth, allow_complex=True), tangent_vec, power
+        )
     workers = _cpu_count()
     plain = type(point) is np.ndarray and type(tangent_vec) is np.ndarray
     if plain and workers > 1:
@@ -466,19 +479,24 @@ def operator_power(tangent_vec, point, depth: int | float, power: float):
     return apply_operator(svd_frame(point, depth), tangent_vec, power)
 
 
-def svd_frame(point, depth) -> SVDFrame:
+def svd_frame(point, depth, allow_complex: bool = False) -> SVDFrame:
     """Thin SVD of ``point`` [..., n, m] with ``a_ij`` (one SVD per base point).
 
     Raises ``ValueError`` naming the shape and smallest singular value when the
-    point is not full rank.
+    point is not full rank. With ``allow_complex`` a complex point gets its
+    complex frame ``X = U diag(s) V^*`` (``U``, ``V`` with orthonormal columns
+    for ``Re tr(A^* B)``); the coefficients ``a_ij`` depend on ``s`` only, so
+    they are the same as over R (MATH §3 over F = C). Otherwise complex input
+    raises ``TypeError``.
     """
     depth = check_depth(depth)
-    check_finite_matrix(point)
+    check_finite_matrix(point, allow_complex=allow_complex)
     transposed = point.shape[-2] > point.shape[-1]
     left, singular_values, right_t = gs.linalg.svd(
-        gs.moveaxis(point, -1, -2) if transposed else point, full_matrices=False
+        _adjoint(point) if transposed else point, full_matrices=False
     )
-    check_full_rank(point, singular_values)  # names the caller's shape
+    # names the caller's shape
+    check_full_rank(point, singular_values, allow_complex=allow_complex)
     if depth == math.inf and point.shape[-2] != point.shape[-1]:
         raise ValueError(
             "the infinite-depth metric is degenerate on rectangular matrices "
@@ -492,7 +510,7 @@ def svd_frame(point, depth) -> SVDFrame:
     return SVDFrame(
         left,
         singular_values,
-        gs.moveaxis(right_t, -1, -2),
+        _adjoint(right_t),
         coefficients,
         null_coefficients,
         transposed,
@@ -500,19 +518,32 @@ def svd_frame(point, depth) -> SVDFrame:
     )
 
 
+def _adjoint(matrix):
+    """``M^*``: the transpose, conjugated for complex arrays (real: ``M^T``)."""
+    transposed = gs.moveaxis(matrix, -1, -2)
+    return gs.conj(transposed) if np.iscomplexobj(_raw(matrix)) else transposed
+
+
 def apply_operator(frame: SVDFrame, tangent_vec, power=1.0):
-    r"""``A_{N,X}^{power}(Z)``: ``U (a^power * (U^T Z V)) V^T`` plus the null part.
+    r"""``A_{N,X}^{power}(Z)``: ``U (a^power * (U^* Z V)) V^*`` plus the null part.
 
     ``power = 1`` is the cometric (the operator A of MATH §3), ``power = -1`` the
     metric, ``power = 1/2`` its square root used for Brownian noise. For a
-    rectangular ``n < m`` point the directions ``Z (I - V V^T)`` see the
-    coefficient ``a(s_i, 0) = s_i^{2(N-1)/N}`` on the left.
+    rectangular ``n < m`` point the directions ``Z (I - V V^*)`` see the
+    coefficient ``a(s_i, 0) = s_i^{2(N-1)/N}`` on the left. Over C (complex
+    frame or vector) ``A`` is the same sum with ``X^*`` for ``X^T``; it is
+    C-linear and self-adjoint for ``Re tr(A^* B)``, and ``A_{X^*}(Z^*) =
+    A_X(Z)^*`` serves the tall case as ``A_{X^T}(Z^T) = A_X(Z)^T`` does over R.
     """
+    complex_case = np.iscomplexobj(_raw(frame.left)) or np.iscomplexobj(
+        _raw(tangent_vec)
+    )
+    adjoint = _adjoint if complex_case else (lambda m: gs.moveaxis(m, -1, -2))
     if frame.transposed:
-        tangent_vec = gs.moveaxis(tangent_vec, -1, -2)
+        tangent_vec = adjoint(tangent_vec)
     left, right = frame.left, frame.right
-    left_t = gs.moveaxis(left, -1, -2)
-    right_t = gs.moveaxis(right, -1, -2)
+    left_t = _adjoint(left)
+    right_t = _adjoint(right)
     rotated = gs.matmul(gs.matmul(left_t, tangent_vec), right)
     result = gs.matmul(gs.matmul(left, frame.coefficients**power * rotated), right_t)
     if right.shape[-2] > right.shape[-1]:
@@ -523,7 +554,7 @@ def apply_operator(frame: SVDFrame, tangent_vec, power=1.0):
             left, scale[..., :, None] * gs.matmul(left_t, null_part)
         )
     if frame.transposed:
-        result = gs.moveaxis(result, -1, -2)
+        result = adjoint(result)
     return result
 
 

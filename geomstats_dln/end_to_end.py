@@ -49,7 +49,12 @@ from geomstats_dln._spectral import (
     svd_frame,
     uses_kernel,
 )
-from geomstats_dln._validation import as_float_array, sample_batch
+from geomstats_dln._validation import (
+    as_field_array,
+    as_float_array,
+    is_complex,
+    sample_batch,
+)
 from geomstats_dln.connection import DLNConnectionMixin
 
 __all__ = ["EndToEndMatrices", "DLNMetric", "GeodesicError"]
@@ -101,11 +106,27 @@ def _unravel(index, shape):
     )
 
 
+_FIELDS = ("real", "complex")
+
+
+def _complex_geodesics_refused(function, name, value):
+    """``TypeError`` for complex input to the geodesic methods of g^N."""
+    raise TypeError(
+        f"DLNMetric.{function}: complex geodesics are not implemented (the "
+        "geodesic integrator and shooting are real); got "
+        f"{name} of dtype {np.asarray(value).dtype}. Over C the metric itself "
+        "(operator, inner_product, norm, riemannian_gradient) is available"
+    )
+
+
 class EndToEndMatrices(VectorSpaceOpenSet):
-    r"""Full-rank real ``n x m`` matrices, the end-to-end matrices of a DLN.
+    r"""Full-rank ``n x m`` matrices over R or C, the end-to-end matrices of a DLN.
 
     An open subset of geomstats ``Matrices(n, m)``; equipped by default with
-    :class:`DLNMetric` of the given depth (MATH §3).
+    :class:`DLNMetric` of the given depth (MATH §3). Over C (``field="complex"``)
+    it is the open set of full-rank complex matrices, a real manifold of
+    dimension ``2 n m`` with the real inner product ``Re tr(A^* B)`` on
+    ``M_{n x m}(C)`` (balancedness paper 002, F = C).
 
     Parameters
     ----------
@@ -125,7 +146,13 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         isometry of ``g^N`` exchanging them. Statistics (means, clusters,
         principal components) make sense within one component: a space with
         a component makes :meth:`belongs`, :meth:`random_point` and
-        :meth:`projection` respect it.
+        :meth:`projection` respect it. Real field only (the complex
+        invertible matrices are connected).
+    field : {"real", "complex"}
+        The field F of the entries. ``"complex"``: :meth:`random_point` and
+        :meth:`random_tangent_vec` draw complex Gaussian matrices and
+        :meth:`belongs` and :meth:`projection` accept complex (and real)
+        input; the real space refuses complex input with ``TypeError``.
     """
 
     def __init__(
@@ -135,6 +162,7 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         depth: int | float = 2,
         equip: bool = True,
         component: int | None = None,
+        field: str = "real",
     ):
         m = n if m is None else m
         for name, value in (("n", n), ("m", m)):
@@ -142,6 +170,14 @@ class EndToEndMatrices(VectorSpaceOpenSet):
                 raise TypeError(f"{name} must be a positive integer, got {value!r}")
             if value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if field not in _FIELDS:
+            raise ValueError(f'field must be "real" or "complex", got {field!r}')
+        if field == "complex" and component is not None:
+            raise ValueError(
+                "component applies to real matrices only (the complex invertible "
+                "matrices are connected)"
+            )
+        self.field = field
         self.n, self.m = int(n), int(m)
         self.rank = min(self.n, self.m)
         self.depth = check_depth(depth)
@@ -155,17 +191,31 @@ class EndToEndMatrices(VectorSpaceOpenSet):
                 raise ValueError(f"component must be None, +1 or -1, got {component!r}")
             component = int(component)
         self.component = component
+        # Real dimension: a complex entry carries two real coordinates.
+        real_dim = self.n * self.m * (2 if field == "complex" else 1)
         super().__init__(
-            dim=self.n * self.m, embedding_space=Matrices(self.n, self.m), equip=equip
+            dim=real_dim, embedding_space=Matrices(self.n, self.m), equip=equip
         )
 
     def default_metric(self):
         """Metric to equip the space with if equip is True: ``DLNMetric(depth)``."""
         return DLNMetric, {"depth": self.depth}
 
+    def _as_point(self, point, what, function):
+        """``point`` as float64 (or complex128 on the complex space)."""
+        if self.field == "complex":
+            return as_field_array(point, what, function)
+        if is_complex(point):
+            raise TypeError(
+                f"{function}: the space is real (field='real'), got {what} of "
+                f"dtype {np.asarray(point).dtype}; use EndToEndMatrices(..., "
+                "field='complex') for complex end-to-end matrices"
+            )
+        return as_float_array(point, what, function)
+
     def _check_shape(self, point, what="point"):
         if not hasattr(point, "shape"):
-            point = as_float_array(point, what)
+            point = as_field_array(point, what)
         if tuple(point.shape[-2:]) != (self.n, self.m):
             raise ValueError(
                 f"{what} must have shape [..., {self.n}, {self.m}], "
@@ -185,7 +235,7 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         -------
         belongs : array-like, shape=[...]
         """
-        point = as_float_array(point, "point", "EndToEndMatrices.belongs")
+        point = self._as_point(point, "point", "EndToEndMatrices.belongs")
         if point.ndim < 2 or tuple(point.shape[-2:]) != (self.n, self.m):
             return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
         finite = gs.all(
@@ -206,9 +256,11 @@ class EndToEndMatrices(VectorSpaceOpenSet):
 
         The full-rank matrices are dense, so this is a regularization, not a
         projection; points that belong (:meth:`belongs`) are returned unchanged.
+        Complex points (complex space) keep their singular vectors.
         """
+        point = self._as_point(point, "point", "EndToEndMatrices.projection")
         self._check_shape(point)
-        check_finite_matrix(point)
+        check_finite_matrix(point, allow_complex=True)
         left, s, right_t = gs.linalg.svd(point, full_matrices=False)
         # Twice the threshold of ``belongs``, so that projected points belong.
         floor = 2.0 * gs.atol * gs.maximum(s[..., :1], 1.0)
@@ -228,14 +280,23 @@ class EndToEndMatrices(VectorSpaceOpenSet):
         regularized = gs.matmul(left * s[..., None, :], right_t)
         return gs.where(self.belongs(point)[..., None, None], point, regularized)
 
+    def _gaussian(self, size, bound):
+        """Real Gaussian entries, or complex ones with ``E|z|^2 = bound^2``."""
+        if self.field == "complex":
+            parts = gs.random.normal(size=(2,) + tuple(size))
+            return (bound / math.sqrt(2.0)) * (parts[0] + 1j * parts[1])
+        return bound * gs.random.normal(size=size)
+
     def random_point(self, n_samples: int = 1, bound: float = 1.0) -> ArrayLike:
         """Gaussian matrices with entries of standard deviation ``bound``.
 
         Full rank with probability one (checked; rank-deficient draws are redrawn).
+        On the complex space the entries are circular complex Gaussians,
+        ``Re`` and ``Im`` independent of variance ``bound^2 / 2``.
         """
         size = (self.n, self.m) if n_samples == 1 else (n_samples, self.n, self.m)
         for _ in range(100):
-            sample = bound * gs.random.normal(size=size)
+            sample = self._gaussian(size, bound)
             if self.component is not None:
                 # X -> X D (first column negated) exchanges the components.
                 wrong = gs.sign(gs.linalg.det(sample)) != self.component
@@ -252,10 +313,14 @@ class EndToEndMatrices(VectorSpaceOpenSet):
     def random_tangent_vec(
         self, base_point: ArrayLike, n_samples: int = 1
     ) -> ArrayLike:
-        """Gaussian tangent vectors (the tangent space is all of ``Matrices(n, m)``)."""
+        """Gaussian tangent vectors (the tangent space is all of ``Matrices(n, m)``;
+        complex on the complex space, as in :meth:`random_point`)."""
+        base_point = self._as_point(
+            base_point, "base_point", "EndToEndMatrices.random_tangent_vec"
+        )
         self._check_shape(base_point, "base_point")
         batch = sample_batch(base_point, n_samples)
-        return gs.random.normal(size=batch + (self.n, self.m))
+        return self._gaussian(batch + (self.n, self.m), 1.0)
 
 
 class DLNMetric(DLNConnectionMixin, RiemannianMetric):
@@ -334,17 +399,31 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         return svd_frame(base_point, self.depth)
 
     def _check_vector(self, tangent_vec, name="tangent_vec"):
-        """Shape ``[..., n, m]`` and finite entries, else ``ValueError``."""
+        """Shape ``[..., n, m]`` and finite entries, else ``ValueError``
+        (complex entries pass: the metric holds over C, selected by dtype)."""
         self._space._check_shape(tangent_vec, name)
-        check_finite_matrix(tangent_vec)
+        check_finite_matrix(tangent_vec, allow_complex=True)
 
     def _apply(self, tangent_vec, base_point, power):
         self._check_vector(tangent_vec)
         self._space._check_shape(base_point, "base_point")
-        return operator_power(tangent_vec, base_point, self.depth, power)
+        return operator_power(
+            tangent_vec, base_point, self.depth, power, allow_complex=True
+        )
+
+    @staticmethod
+    def _pairing(covector, vector):
+        """``Re tr(P^* Z)``: the real inner product of ``M_{n x m}(F)``."""
+        if is_complex(covector) or is_complex(vector):
+            return gs.real(gs.sum(gs.conj(covector) * vector, axis=(-2, -1)))
+        return gs.sum(covector * vector, axis=(-2, -1))
 
     def operator(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> ArrayLike:
         r"""``A_{N,X}(Z) = sum_p (XX^T)^{(N-p)/N} Z (X^TX)^{(p-1)/N}`` (the cometric).
+
+        Over C (complex ``X`` or ``Z``): ``X^*`` for ``X^T``, computed in the
+        complex SVD frame ``X = U diag(s) V^*`` as ``U (a_ij (U^* Z V)_ij) V^*``
+        (the coefficients ``a_ij`` are those of the real case).
 
         Parameters
         ----------
@@ -374,13 +453,18 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
     ) -> ArrayLike:
         """``g^N_X(Z_1, Z_2) = <A^{-1}(Z_1), Z_2>``.
 
+        Over C: ``Re tr(A^{-1}(Z_1)^* Z_2)``, the real metric of the real manifold
+        of complex full-rank matrices (balancedness paper 002: ``M_d(C)`` with
+        ``Re tr(A^* B)``); ``A`` is self-adjoint for it, so the value is
+        symmetric in ``Z_1, Z_2``.
+
         Returns
         -------
         inner_product : array-like, shape=[...]
         """
         self._check_vector(tangent_vec_b, "tangent_vec_b")
         lowered = self.inverse_operator(tangent_vec_a, base_point)
-        return gs.sum(lowered * tangent_vec_b, axis=(-2, -1))
+        return self._pairing(lowered, tangent_vec_b)
 
     def inner_coproduct(
         self,
@@ -388,19 +472,29 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         cotangent_vec_b: ArrayLike,
         base_point: ArrayLike,
     ) -> ArrayLike:
-        """Cometric ``<P_1, A_X(P_2)>`` on covectors."""
+        """Cometric ``<P_1, A_X(P_2)>`` on covectors (``Re tr`` over C)."""
         self._check_vector(cotangent_vec_a, "cotangent_vec_a")
         raised = self.operator(cotangent_vec_b, base_point)
-        return gs.sum(cotangent_vec_a * raised, axis=(-2, -1))
+        return self._pairing(cotangent_vec_a, raised)
 
     def riemannian_gradient(
         self, euclidean_gradient: ArrayLike, base_point: ArrayLike
     ) -> ArrayLike:
-        """``grad_g E = A_{N,X}(E'(X))`` (survey Thm 3)."""
+        """``grad_g E = A_{N,X}(E'(X))`` (survey Thm 3).
+
+        Over C, ``E'(X)`` is the gradient of the real function ``E`` for
+        ``Re tr(A^* B)`` (``dE = Re tr(E'(X)^* dX)``; for ``E = |X - Y|^2 / 2``
+        it is ``X - Y``)."""
         return self.operator(euclidean_gradient, base_point)
 
     def _operator_matrix(self, base_point, power):
         """Matrix of ``A^power`` in the row-major entry basis: column k = A(E_k)."""
+        if is_complex(base_point):
+            raise TypeError(
+                "DLNMetric.metric_matrix / cometric_matrix: the matrices are in "
+                "the real entry basis; got a complex base_point (dtype "
+                f"{np.asarray(base_point).dtype}); use operator or inner_product"
+            )
         self._space._check_shape(base_point, "base_point")
         n, m = self._space.n, self._space.m
         basis = gs.reshape(gs.eye(n * m), (n * m, n, m))
@@ -448,7 +542,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         derivative : array-like, shape=[..., 2, n, m]
             Velocity and acceleration.
         """
-        state = as_float_array(state, "state")
+        state = as_float_array(state, "state", "DLNMetric.geodesic_equation")
         check_finite_matrix(state)  # LAPACK's SVD loops forever on inf
         position, velocity = state[..., 0, :, :], state[..., 1, :, :]
         self._space._check_shape(position, "position")
@@ -459,6 +553,9 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         self, point: ArrayLike, momentum: ArrayLike
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(X', P') = (A_X(P), -dH/dX)`` for ``H = 1/2 <P, A_X(P)>``."""
+        for name, value in (("point", point), ("momentum", momentum)):
+            if is_complex(value):
+                _complex_geodesics_refused("hamiltonian_vector_field", name, value)
         velocity, gradient = operator_and_hamiltonian_gradient(
             point, momentum, self.depth
         )
@@ -571,6 +668,9 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         Base points must be finite with ``s_min > boundary_rtol * s_max`` (the
         threshold at which geodesics are stopped); vectors must be finite.
         """
+        for name, value in ((vector_name, tangent_vec), ("base_point", base_point)):
+            if is_complex(value):
+                _complex_geodesics_refused("exp/log/dist/geodesic", name, value)
         tangent_vec = np.asarray(as_float_array(tangent_vec, vector_name), dtype=float)
         base_point = np.asarray(as_float_array(base_point, "base_point"), dtype=float)
         self._space._check_shape(base_point, "base_point")
@@ -689,6 +789,13 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         """
         if (end_point is None) == (initial_tangent_vec is None):
             raise ValueError("give exactly one of end_point and initial_tangent_vec")
+        for name, value in (
+            ("initial_point", initial_point),
+            ("end_point", end_point),
+            ("initial_tangent_vec", initial_tangent_vec),
+        ):
+            if value is not None and is_complex(value):
+                _complex_geodesics_refused("geodesic", name, value)
         if end_point is not None:
             initial_tangent_vec = self.log(end_point, initial_point)
         vectors = np.asarray(initial_tangent_vec, dtype=float)

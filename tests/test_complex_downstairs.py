@@ -1,0 +1,231 @@
+"""The complex DLN downstairs (F = C, balancedness paper 002): g^N on complex
+end-to-end matrices, the HPD case, unitary gauge orbits and Dyson's process,
+against independent computations written from the definitions."""
+
+import math
+
+import numpy as np
+import pytest
+
+from geomstats_dln import EndToEndMatrices
+
+
+def _complex_gaussian(rng, shape):
+    return rng.normal(size=shape) + 1j * rng.normal(size=shape)
+
+
+def _unitary(rng, d):
+    q, r = np.linalg.qr(_complex_gaussian(rng, (d, d)))
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def _well_conditioned(rng, n, m):
+    return 0.3 * _complex_gaussian(rng, (n, m)) + np.eye(n, m)
+
+
+def _balanced_layers(point, depth, rng):
+    """Balanced complex layers ``W_N ... W_1 = X`` (widths ``r = min(n, m)``):
+    ``W_1 = Q_1 S^{1/N} V^*``, ``W_k = Q_k S^{1/N} Q_{k-1}^*``,
+    ``W_N = U S^{1/N} Q_{N-1}^*`` from ``X = U S V^*`` (thin SVD), ``Q_k``
+    random unitary; then ``W_{k+1}^* W_{k+1} = W_k W_k^*``."""
+    left, s, right_h = np.linalg.svd(point, full_matrices=False)
+    root = np.diag(s ** (1.0 / depth))
+    if depth == 1:
+        return [point]
+    gauges = [_unitary(rng, len(s)) for _ in range(depth - 1)]
+    layers = [gauges[0] @ root @ right_h]
+    for k in range(1, depth - 1):
+        layers.append(gauges[k] @ root @ gauges[k - 1].conj().T)
+    layers.append(left @ root @ gauges[-1].conj().T)
+    return layers
+
+
+def _realify(matrix):
+    return np.concatenate([matrix.real.ravel(), matrix.imag.ravel()])
+
+
+def _complexify(vector, shape):
+    half = vector.size // 2
+    return (vector[:half] + 1j * vector[half:]).reshape(shape)
+
+
+def _product(layers):
+    result = layers[0]
+    for layer in layers[1:]:
+        result = layer @ result
+    return result
+
+
+def _submersion_operator(layers):
+    """``A = D D^T`` as a real ``2nm x 2nm`` matrix, ``D`` the real-linear
+    differential of ``(W_N, ..., W_1) -> W_N ... W_1`` at the layers, column by
+    column on the real and imaginary unit directions of every layer entry."""
+    columns = []
+    for k, layer in enumerate(layers):
+        for unit in (1.0, 1j):
+            for index in np.ndindex(layer.shape):
+                direction = np.zeros(layer.shape, dtype=complex)
+                direction[index] = unit
+                varied = list(layers)
+                varied[k] = direction
+                columns.append(_realify(_product(varied)))
+    differential = np.array(columns).T
+    return differential @ differential.T
+
+
+def _definition_operator(point, tangent_vec, depth):
+    """``sum_p (X X^*)^{(N-p)/N} Z (X^* X)^{(p-1)/N}`` by Hermitian ``eigh``."""
+
+    def power(gram, exponent):
+        values, vectors = np.linalg.eigh(gram)
+        values = np.clip(values, 0.0, None)
+        with np.errstate(divide="ignore"):
+            scaled = np.where(values > 1e-13 * values.max(), values**exponent, 0.0)
+        if exponent == 0:
+            return np.eye(len(values))
+        return (vectors * scaled) @ vectors.conj().T
+
+    left_gram, right_gram = point @ point.conj().T, point.conj().T @ point
+    return sum(
+        power(left_gram, (depth - p) / depth)
+        @ tangent_vec
+        @ power(right_gram, (p - 1) / depth)
+        for p in range(1, depth + 1)
+    )
+
+
+# ---------------------------------------------------- g^N on complex matrices
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3), (3, 2)])
+def test_complex_operator_is_the_submersion_operator(depth, shape):
+    """``A_{N,X} = D D^*`` over C (the submersion identity; paper 002 over F = C)."""
+    rng = np.random.default_rng(30)
+    point = _well_conditioned(rng, *shape)
+    layers = _balanced_layers(point, depth, rng)
+    np.testing.assert_allclose(_product(layers), point, atol=1e-12)
+    dense = _submersion_operator(layers)
+    metric = EndToEndMatrices(*shape, depth=depth, field="complex").metric
+    vec_a, vec_b = _complex_gaussian(rng, (2,) + shape)
+    image = metric.operator(vec_a, point)
+    np.testing.assert_allclose(
+        _realify(image), dense @ _realify(vec_a), rtol=1e-11, atol=1e-11
+    )
+    np.testing.assert_allclose(
+        image, _definition_operator(point, vec_a, depth), atol=1e-11
+    )
+    expected = np.linalg.solve(dense, _realify(vec_a)) @ _realify(vec_b)
+    np.testing.assert_allclose(
+        metric.inner_product(vec_a, vec_b, point), expected, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        metric.inverse_operator(vec_a, point),
+        _complexify(np.linalg.solve(dense, _realify(vec_a)), shape),
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(
+        metric.squared_norm(vec_a, point),
+        np.linalg.solve(dense, _realify(vec_a)) @ _realify(vec_a),
+        rtol=1e-10,
+    )
+
+
+def test_complex_square_root_and_cometric_and_gradient():
+    rng = np.random.default_rng(31)
+    point = _well_conditioned(rng, 2, 3)
+    metric = EndToEndMatrices(2, 3, depth=3, field="complex").metric
+    vec_a, vec_b = _complex_gaussian(rng, (2, 2, 3))
+    root = metric.square_root_operator(metric.square_root_operator(vec_a, point), point)
+    np.testing.assert_allclose(root, metric.operator(vec_a, point), atol=1e-12)
+    dense = _submersion_operator(_balanced_layers(point, 3, rng))
+    np.testing.assert_allclose(
+        metric.inner_coproduct(vec_a, vec_b, point),
+        _realify(vec_a) @ dense @ _realify(vec_b),
+        rtol=1e-10,
+    )
+    # E(X) = |X - Y|^2 / 2 has E'(X) = X - Y for Re tr; grad = A(X - Y), and the
+    # directional derivative g(grad E, Z) = dE[Z] = Re tr((X - Y)^* Z).
+    target = _complex_gaussian(rng, (2, 3))
+    gradient = metric.riemannian_gradient(point - target, point)
+    directional = metric.inner_product(gradient, vec_b, point)
+    np.testing.assert_allclose(
+        directional, np.real(np.vdot(point - target, vec_b)), rtol=1e-11
+    )
+
+
+def test_real_case_embeds_in_the_complex_one():
+    """Real input gives today's real answers; a real point seen as complex too."""
+    rng = np.random.default_rng(32)
+    point = 0.4 * rng.normal(size=(3, 3)) + np.eye(3)
+    vec_a, vec_b = rng.normal(size=(2, 3, 3))
+    metric = EndToEndMatrices(3, depth=3).metric
+    real_value = metric.inner_product(vec_a, vec_b, point)
+    assert np.asarray(real_value).dtype == np.float64
+    complex_value = metric.inner_product(vec_a + 0j, vec_b + 0j, point + 0j)
+    np.testing.assert_allclose(complex_value, real_value, rtol=1e-12)
+    # A is C-linear, so a purely imaginary pair has the same inner product.
+    np.testing.assert_allclose(
+        metric.inner_product(1j * vec_a, 1j * vec_b, point), real_value, rtol=1e-12
+    )
+    # ... and a real vector against an imaginary one is orthogonal.
+    np.testing.assert_allclose(
+        metric.inner_product(vec_a, 1j * vec_b, point + 0j), 0.0, atol=1e-13
+    )
+
+
+def test_complex_space_dimension_sampling_and_refusals():
+    space = EndToEndMatrices(2, 3, depth=2, field="complex")
+    assert space.dim == 12 and EndToEndMatrices(2, 3).dim == 6
+    points = space.random_point(400)
+    assert points.dtype == np.complex128 and np.all(space.belongs(points))
+    # circular complex Gaussian entries: E|z|^2 = 1, E z^2 = 0
+    np.testing.assert_allclose(np.mean(np.abs(points) ** 2), 1.0, atol=0.06)
+    assert abs(np.mean(points**2)) < 0.06
+    assert not space.belongs(np.array([[1.0, 1j, 0.0], [1j, -1.0, 0.0]]))
+    singular = np.array([[1.0, 1j, 0.0], [1j, -1.0, 0.0]])
+    projected = space.projection(singular)
+    assert space.belongs(projected) and np.abs(projected - singular).max() < 1e-5
+    assert space.random_tangent_vec(points[0], 3).dtype == np.complex128
+    real_space = EndToEndMatrices(2, 3)
+    with pytest.raises(TypeError, match=r"belongs.*complex128"):
+        real_space.belongs(points[0])
+    with pytest.raises(ValueError, match="component"):
+        EndToEndMatrices(2, depth=2, component=1, field="complex")
+    with pytest.raises(ValueError, match="field"):
+        EndToEndMatrices(2, field="quaternion")
+    metric = space.metric
+    for call in (
+        lambda: metric.exp(points[1], points[0]),
+        lambda: metric.log(points[1], points[0]),
+        lambda: metric.dist(points[1], points[0]),
+        lambda: metric.geodesic(points[0], initial_tangent_vec=points[1]),
+    ):
+        with pytest.raises(TypeError, match=r"complex geodesics.*complex128"):
+            call()
+    with pytest.raises(TypeError, match=r"metric_matrix.*complex128"):
+        metric.metric_matrix(points[0])
+    with pytest.raises(ValueError, match="smallest singular value"):
+        metric.inner_product(points[1], points[1], singular)
+    with pytest.raises(ValueError, match="non-finite"):
+        metric.inner_product(points[1] * np.nan, points[1], points[0])
+
+
+@pytest.mark.parametrize("depth", [2, math.inf])
+def test_complex_metric_is_unitarily_invariant(depth):
+    """``g_{P X Q}(P Z Q, P W Q) = g_X(Z, W)`` for unitary ``P, Q`` (the SVD
+    frame argument over C), compared with the value at the real diagonal
+    ``S`` where ``A(E_ij) = a_ij E_ij`` by the definition."""
+    rng = np.random.default_rng(33)
+    s = np.array([2.0, 1.3, 0.4])
+    p, q = _unitary(rng, 3), _unitary(rng, 3)
+    vec_a, vec_b = _complex_gaussian(rng, (2, 3, 3))
+    metric = EndToEndMatrices(3, depth=depth, field="complex").metric
+    if depth == math.inf:
+        # logarithmic mean of s_i^2 and s_j^2 (s^2 on the diagonal)
+        lam = s**2
+        gap = np.subtract.outer(np.log(lam), np.log(lam)) + np.eye(3)
+        a = np.subtract.outer(lam, lam) / gap + np.diag(lam)
+    else:
+        a = s[:, None] + s[None, :]  # (s_i^2 - s_j^2) / (s_i - s_j), 2 s_i
+    expected = np.real(np.sum(np.conj(vec_a) * vec_b / a))
+    value = metric.inner_product(p @ vec_a @ q, p @ vec_b @ q, p @ np.diag(s) @ q)
+    np.testing.assert_allclose(value, expected, rtol=1e-11)
