@@ -363,7 +363,14 @@ def balance_defect(parameters):
     """``(|G(W)|, |W|^2)`` per point (Frobenius norms)."""
     from geomstats_dln.parameters import moments  # parameters imports this module
 
-    parameters = np.asarray(raw(parameters), dtype=float)
+    parameters = np.asarray(raw(parameters))
+    if parameters.dtype.kind == "c":  # F = C: Hermitian moments, |.|^2 of entries
+        gram = np.asarray(moments(parameters))
+        return (
+            np.sqrt(np.sum(np.abs(gram) ** 2, axis=(-3, -2, -1))),
+            np.sum(np.abs(parameters) ** 2, axis=(-3, -2, -1)),
+        )
+    parameters = parameters.astype(float, copy=False)
     gram = np.asarray(moments(parameters))
     if parameters.ndim == 3:  # one point: dot products avoid reductions' overhead
         return np.sqrt(np.vdot(gram, gram)), np.vdot(parameters, parameters)

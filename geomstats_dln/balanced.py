@@ -10,6 +10,17 @@ The end-to-end map ``phi: M -> M_d`` is a Riemannian submersion onto
 
 This module holds the functions of that picture; the manifold and bundle
 classes build on them.
+
+Over F = C (complex input, selected by the dtype; docs/mathematics.md, "The
+complex network"; balancedness paper §1.1, §2) the same statements hold with
+conjugate transposes and unitary gauges: ``X = U S V^*``,
+``W_k = Q_k Lam Q_{k-1}^*`` with ``Q_k in U(d)``, moments
+``G_k = W_k W_k^* - W_{k+1}^* W_{k+1}`` (Hermitian), the real inner product
+``Re tr(A^* B)``. The gauge algebra is ``u(d)`` (skew-Hermitian matrices,
+``d^2`` real dimensions: ``d (d-1)/2`` complex off-diagonal pairs and ``d``
+imaginary diagonal phases), so the complex balanced manifold has real
+dimension ``2 d^2 + (N-1) d^2``. The geodesic machinery (RATTLE exp, shooting
+log, alignment) is real only and refuses complex input with a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from geomstats_dln._spectral import (
     svd_frame,
 )
 from geomstats_dln._validation import (
+    as_field_array,
     as_finite_array,
     as_float_array,
     as_parameters,
@@ -43,6 +55,7 @@ from geomstats_dln._validation import (
     check_orthogonal,
     check_parameters,
     gauge_vector,
+    is_complex,
     symmetric_basis,
 )
 from geomstats_dln.end_to_end import EndToEndMatrices
@@ -88,7 +101,7 @@ MAX_SHOOTING_UNKNOWNS = 20
 def _check_vector(tangent_vec, parameters, name="tangent_vec", finite=True):
     """``tangent_vec`` must have the layer shape ``[..., N, d, d]`` of the point
     (and finite entries: it goes into SVDs and linear solves)."""
-    tangent_vec = as_float_array(tangent_vec, name)
+    tangent_vec = as_field_array(tangent_vec, name)
     if finite:
         check_finite(tangent_vec, name)
     expected = tuple(np.shape(parameters)[-3:])
@@ -102,7 +115,7 @@ def _check_vector(tangent_vec, parameters, name="tangent_vec", finite=True):
     )
     if hasattr(tangent_vec, "_value"):  # an autograd box: keep it on the tape
         return tangent_vec
-    return np.asarray(tangent_vec, dtype=float)
+    return np.asarray(tangent_vec)
 
 
 def _check_single(point, name):
@@ -116,25 +129,75 @@ def _transpose(matrix):
     return gs.moveaxis(matrix, -1, -2)
 
 
+def _adjoint(matrix):
+    """``M^*``: ``M^T`` over R (the real code path, unchanged), the conjugate
+    transpose over C."""
+    transposed = gs.moveaxis(matrix, -1, -2)
+    return gs.conj(transposed) if is_complex(matrix) else transposed
+
+
+def _abs2(array):
+    """``|a|^2`` entrywise (real)."""
+    if np.iscomplexobj(array):
+        return array.real**2 + array.imag**2
+    return array**2
+
+
+def _as_field_parameters(parameters, name="parameters", function=""):
+    """Finite parameters ``[..., N, d, d]``, real or complex by their dtype."""
+    parameters = as_field_array(parameters, name, function)
+    check_parameters(parameters, name)
+    check_finite(parameters, name, function)
+    return parameters
+
+
+def _check_full_rank(point, singular_values=None):
+    """The real check of ``_spectral`` (its messages) over R; over C the
+    field-agnostic one of ``_validation``."""
+    if is_complex(point):
+        from geomstats_dln._validation import check_full_rank as check_over_field
+
+        check_over_field(point, singular_values)
+    else:
+        check_full_rank(point, singular_values)
+
+
+def _check_unitary(gauges, function, atol=1e-8):
+    """Raise ``ValueError`` unless every ``Q`` has ``|Q^* Q - I|_max <= atol``."""
+    plain = np.asarray(getattr(gauges, "_value", gauges))
+    check_finite(plain, "gauges", function)
+    if plain.size == 0:
+        return
+    gram = np.conj(np.swapaxes(plain, -1, -2)) @ plain
+    defect = float(np.max(np.abs(gram - np.eye(plain.shape[-1]))))
+    if defect > atol:
+        raise ValueError(
+            f"{function}: gauges must be unitary: max |Q^* Q - I| = "
+            f"{defect:.3e} > {atol:g}"
+        )
+
+
 def gauge_action(gauges, parameters):
     """Action of ``O(d)^{N-1}`` on parameters (MATH §4).
 
     ``W_N -> W_N Q_{N-1}^T``, ``W_k -> Q_k W_k Q_{k-1}^T``, ``W_1 -> Q_1 W_1``
     (``Q_0 = Q_N = I``). Preserves the end-to-end matrix, the balanced manifold
-    and the Frobenius metric.
+    and the Frobenius metric. Over C (complex gauges or parameters), ``U(d)^{N-1}``
+    acting by ``W_k -> Q_k W_k Q_{k-1}^*``.
 
     Parameters
     ----------
     gauges : array-like, shape=[..., N-1, d, d]
-        ``gauges[k-1] = Q_k``, orthogonal matrices.
+        ``gauges[k-1] = Q_k``, orthogonal (unitary over C) matrices; others
+        are refused (they would change ``X = phi(W)``).
     parameters : array-like, shape=[..., N, d, d]
 
     Returns
     -------
     acted : array-like, shape=[..., N, d, d]
     """
-    parameters = as_float_array(parameters, "parameters", "gauge_action")
-    gauges = as_float_array(gauges, "gauges", "gauge_action")
+    parameters = as_field_array(parameters, "parameters", "gauge_action")
+    gauges = as_field_array(gauges, "gauges", "gauge_action")
     depth, dim = check_parameters(parameters)
     if np.ndim(gauges) < 3 or tuple(gauges.shape[-3:]) != (depth - 1, dim, dim):
         raise ValueError(
@@ -142,7 +205,10 @@ def gauge_action(gauges, parameters):
             f"got {tuple(np.shape(gauges))}"
         )
     # a non-orthogonal "gauge" changes X = phi(W) without a word
-    check_orthogonal(gauges, "gauges", "gauge_action")
+    if is_complex(gauges):
+        _check_unitary(gauges, "gauge_action")
+    else:
+        check_orthogonal(gauges, "gauges", "gauge_action")
     broadcast_batch(
         (gauges.shape[:-3], parameters.shape[:-3]),
         ("gauges", "parameters"),
@@ -152,14 +218,15 @@ def gauge_action(gauges, parameters):
     eye = gs.broadcast_to(gs.eye(dim), batch + (1, dim, dim))
     left = gs.concatenate([gauges, eye], axis=-3)  # Q_k for k = 1..N
     right = gs.concatenate([eye, gauges], axis=-3)  # Q_{k-1} for k = 1..N
-    return gs.matmul(gs.matmul(left, parameters), _transpose(right))
+    return gs.matmul(gs.matmul(left, parameters), _adjoint(right))
 
 
 def center(end_to_end_matrix, depth: int):
     """Canonical balanced lift of ``X``: all gauges ``Q_k = I`` (MATH §4).
 
     ``W_N = U Lam``, ``W_k = Lam`` (``1 < k < N``), ``W_1 = Lam V^T`` with
-    ``X = U S V^T`` and ``Lam = S^{1/N}``.
+    ``X = U S V^T`` and ``Lam = S^{1/N}``. For complex ``X``, the complex SVD
+    ``X = U S V^*`` and ``W_1 = Lam V^*`` (balancedness §2.1).
 
     Parameters
     ----------
@@ -172,16 +239,21 @@ def center(end_to_end_matrix, depth: int):
     parameters : array-like, shape=[..., N, d, d]
     """
     depth = as_size(depth, "depth", "center")
-    end_to_end_matrix = as_finite_array(
-        end_to_end_matrix, "end_to_end_matrix", "center", min_ndim=2
-    )  # before the SVD: LAPACK loops forever on inf
+    if is_complex(end_to_end_matrix):
+        end_to_end_matrix = _as_field_matrix(
+            end_to_end_matrix, "end_to_end_matrix", "center"
+        )
+    else:
+        end_to_end_matrix = as_finite_array(
+            end_to_end_matrix, "end_to_end_matrix", "center", min_ndim=2
+        )  # before the SVD: LAPACK loops forever on inf
     if end_to_end_matrix.shape[-1] != end_to_end_matrix.shape[-2]:
         raise ValueError(
             "balanced networks of equal widths have square end-to-end matrices, "
             f"got shape {tuple(end_to_end_matrix.shape)}"
         )
     left, singular_values, right_t = gs.linalg.svd(end_to_end_matrix)
-    check_full_rank(end_to_end_matrix, singular_values)
+    _check_full_rank(end_to_end_matrix, singular_values)
     root = singular_values ** (1.0 / depth)
     diagonal = root[..., :, None] * gs.eye(root.shape[-1])
     layers = [diagonal] * depth
@@ -192,21 +264,37 @@ def center(end_to_end_matrix, depth: int):
     return gs.stack(layers, axis=-3)
 
 
+def _as_field_matrix(matrix, name, function):
+    """A finite real or complex array of shape ``[..., n, m]``."""
+    matrix = as_field_array(matrix, name, function)
+    if np.ndim(matrix) < 2:
+        raise ValueError(
+            f"{function}: {name} must have shape [..., n, m], got "
+            f"{tuple(np.shape(matrix))}"
+        )
+    check_finite(matrix, name, function)
+    return matrix
+
+
 def moment_differential(tangent_vec, parameters):
     """``dG_k(V) = V_k W_k^T + W_k V_k^T - V_{k+1}^T W_{k+1} - W_{k+1}^T V_{k+1}``.
 
     ``V`` is tangent to the balanced manifold at ``W`` iff this vanishes
-    (MATH §2, §4: the balanced manifold is the level set ``G = 0``).
+    (MATH §2, §4: the balanced manifold is the level set ``G = 0``). Over C,
+    with conjugate transposes (Hermitian values).
 
     Returns
     -------
     differential : array-like, shape=[..., N-1, d, d]
     """
-    parameters = as_float_array(parameters, "parameters", "moment_differential")
+    parameters = as_field_array(parameters, "parameters", "moment_differential")
     check_parameters(parameters)
     tangent_vec = _check_vector(tangent_vec, parameters, finite=False)
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
     v_lower, v_upper = tangent_vec[..., :-1, :, :], tangent_vec[..., 1:, :, :]
+    if is_complex(parameters) or is_complex(tangent_vec):
+        term = gs.matmul(v_lower, _adjoint(lower)) - gs.matmul(_adjoint(v_upper), upper)
+        return term + _adjoint(term)
     term = gs.matmul(v_lower, _transpose(lower)) - gs.matmul(_transpose(v_upper), upper)
     return term + _transpose(term)
 
@@ -217,7 +305,9 @@ def horizontal_lift(tangent_vec, parameters):
     The lifted gradient (:func:`geomstats_dln.parameters.lifted_gradient`) of the
     covector ``A_{N,X}^{-1}(Z)``. For balanced ``W`` over ``X``:
     ``dphi_W(h) = Z``, ``h`` is orthogonal to the gauge orbit, and
-    ``|h|^2 = g^N_X(Z, Z)`` (survey Thm 13).
+    ``|h|^2 = g^N_X(Z, Z)`` (survey Thm 13). Over C: ``h_k = above_k^*
+    A^{-1}(Z) below_k^*`` with the complex ``A`` (conjugate transposes), and
+    ``|h|^2 = Re tr(h^* h) = g^N_X(Z, Z)``.
 
     Parameters
     ----------
@@ -230,6 +320,14 @@ def horizontal_lift(tangent_vec, parameters):
     -------
     lift : array-like, shape=[..., N, d, d]
     """
+    if is_complex(parameters) or is_complex(tangent_vec):
+        parameters = _as_field_parameters(parameters, function="horizontal_lift")
+        tangent_vec = _as_field_matrix(tangent_vec, "tangent_vec", "horizontal_lift")
+        depth, _ = check_parameters(parameters)
+        check_balanced(parameters)
+        frame = svd_frame(end_to_end(parameters + 0j), depth, allow_complex=True)
+        covector = apply_operator(frame, tangent_vec + 0j, -1.0)
+        return lifted_gradient(covector, parameters + 0j)
     parameters = as_parameters(parameters, function="horizontal_lift")
     tangent_vec = as_finite_array(tangent_vec, "tangent_vec", "horizontal_lift", 2)
     depth, _ = check_parameters(parameters)
@@ -242,16 +340,35 @@ def orbit_basis(parameters):
     """Gauge-orbit tangent vectors ``w_a`` over the orthonormal basis
     ``e_ij = (E_ij - E_ji) / sqrt 2`` (i < j) of each ``so(d)`` factor (MATH §4).
 
+    For complex parameters, over the orthonormal basis (for ``Re tr``) of each
+    ``u(d)`` factor: ``(E_ij - E_ji) / sqrt 2`` and ``i (E_ij + E_ji) / sqrt 2``
+    (i < j), then the phases ``i E_ii``: ``d^2`` per factor.
+
     Returns
     -------
     basis : ndarray, shape=[(N-1) d (d-1) / 2, N, d, d]
-        Not orthonormal: its Gram matrix is the pullback metric of survey
-        Lemma 2, with ``det = prod_{i<j} a_ij`` (tested).
+        (``[(N-1) d^2, N, d, d]`` over C.) Not orthonormal: its Gram matrix is
+        the pullback metric of survey Lemma 2, with ``det = prod_{i<j} a_ij``
+        (tested).
     """
-    parameters = np.asarray(as_parameters(parameters, function="orbit_basis"))
+    if is_complex(parameters):
+        parameters = np.asarray(
+            _as_field_parameters(parameters, function="orbit_basis")
+        )
+    else:
+        parameters = np.asarray(as_parameters(parameters, function="orbit_basis"))
     depth, dim = check_parameters(parameters)
     _check_single(parameters, "orbit_basis")
     rows, cols = np.triu_indices(dim, 1)
+    if np.iscomplexobj(parameters):
+        generators = _unitary_algebra_basis(dim)
+        algebra = np.zeros(
+            (depth - 1, len(generators), depth - 1, dim, dim), dtype=complex
+        )
+        for k in range(depth - 1):
+            algebra[k, :, k] = generators
+        algebra = algebra.reshape((-1, depth - 1, dim, dim))
+        return _orbit_vectors(algebra, parameters[None])
     algebra = np.zeros((depth - 1, len(rows), depth - 1, dim, dim))
     for k in range(depth - 1):
         algebra[k, np.arange(len(rows)), k, rows, cols] = 1.0 / np.sqrt(2.0)
@@ -260,26 +377,58 @@ def orbit_basis(parameters):
     return gauge_vector(algebra, parameters[None])
 
 
+def _unitary_algebra_basis(dim: int) -> np.ndarray:
+    """Basis of ``u(d)`` orthonormal for ``Re tr(A^* B)``, ``[d^2, d, d]``:
+    ``(E_ij - E_ji)/sqrt 2``, ``i (E_ij + E_ji)/sqrt 2`` (i < j), ``i E_ii``."""
+    rows, cols = np.triu_indices(dim, 1)
+    pairs = len(rows)
+    basis = np.zeros((2 * pairs + dim, dim, dim), dtype=complex)
+    index = np.arange(pairs)
+    basis[index, rows, cols] = 1.0 / np.sqrt(2.0)
+    basis[index, cols, rows] = -1.0 / np.sqrt(2.0)
+    basis[pairs + index, rows, cols] = 1j / np.sqrt(2.0)
+    basis[pairs + index, cols, rows] = 1j / np.sqrt(2.0)
+    diagonal = np.arange(dim)
+    basis[2 * pairs + diagonal, diagonal, diagonal] = 1j
+    return basis
+
+
+def _orbit_vectors(algebra, parameters):
+    """``(w_a)_k = a_k W_k - W_k a_{k-1}``, ``a_0 = a_N = 0``, any dtype."""
+    zeros = np.zeros(algebra.shape[:-3] + (1,) + algebra.shape[-2:], algebra.dtype)
+    padded = np.concatenate([zeros, algebra, zeros], axis=-3)
+    return padded[..., 1:, :, :] @ parameters - parameters @ padded[..., :-1, :, :]
+
+
 def balanced_frame(parameters):
     """Gauges and singular values of a balanced point (MATH §4 parametrization).
 
     Returns ``(frames, lam)`` with ``frames[..., k] = Q_k`` for ``k = 0..N``
     (``Q_0 = V``, ``Q_N = U`` from ``X = U S V^T``) and ``lam = s^{1/N}``, so that
     ``W_k = Q_k diag(lam) Q_{k-1}^T``. Built by ``Q_k = W_k Q_{k-1} Lam^{-1}``.
+    Over C: unitary ``Q_k`` (complex), ``W_k = Q_k diag(lam) Q_{k-1}^*``.
     """
     # finite before the SVD below (LAPACK loops forever on inf)
-    parameters = np.asarray(as_parameters(parameters, function="balanced_frame"))
+    if is_complex(parameters):
+        parameters = np.asarray(
+            _as_field_parameters(parameters, function="balanced_frame")
+        )
+    else:
+        parameters = np.asarray(as_parameters(parameters, function="balanced_frame"))
     depth, dim = check_parameters(parameters)
     check_balanced(parameters)
     # The SVD of W_1 = Q_1 Lam Q_0^T gives the frame without forming X: on a
     # balanced point W_k^T W_k = W_{k-1} W_{k-1}^T, so each W_k Q_{k-1} Lam^{-1}
     # is orthonormal, whatever the multiplicities of lam.
-    left, lam, right_t = _full_svd(parameters[..., 0, :, :])
+    if np.iscomplexobj(parameters):  # _full_svd calls the real LAPACK routine
+        left, lam, right_t = np.linalg.svd(parameters[..., 0, :, :])
+    else:
+        left, lam, right_t = _full_svd(parameters[..., 0, :, :])
     ratio = lam[..., -1] / lam[..., 0]
     if not np.all(ratio**depth > dim * np.finfo(float).eps):
-        check_full_rank(end_to_end(parameters))  # raises, naming the smallest s
-    frames = np.empty(parameters.shape[:-3] + (depth + 1, dim, dim))
-    frames[..., 0, :, :] = np.swapaxes(right_t, -1, -2)
+        _check_full_rank(end_to_end(parameters))  # raises, naming the smallest s
+    frames = np.empty(parameters.shape[:-3] + (depth + 1, dim, dim), parameters.dtype)
+    frames[..., 0, :, :] = np.asarray(_adjoint(right_t))
     frames[..., 1, :, :] = left
     inverse_lam = (1.0 / lam)[..., None, :]
     for k in range(1, depth):
@@ -291,7 +440,9 @@ def balanced_frame(parameters):
 
 
 def _rotate_layers(frames, vectors):
-    """``Q_k^T V_k Q_{k-1}`` for ``k = 1..N``."""
+    """``Q_k^T V_k Q_{k-1}`` for ``k = 1..N`` (``Q_k^*`` over C)."""
+    if np.iscomplexobj(frames):
+        return frames[..., 1:, :, :].mT.conj() @ vectors @ frames[..., :-1, :, :]
     return frames[..., 1:, :, :].mT @ vectors @ frames[..., :-1, :, :]
 
 
@@ -335,6 +486,15 @@ def vertical_projection(tangent_vec, parameters):
     same sine basis, so the solves are two products with it: ``O(N d^3)`` for
     the rotations plus ``O(N^2 d^2)``.
 
+    Over C the directions are ``a_k`` skew-Hermitian (``u(d)``) and the rotated
+    vector is ``Q_k^* V_k Q_{k-1}``; the least-squares problem of a pair
+    ``i < j`` has the same matrix, with right-hand side
+    ``lam_j (V_k,ij + conj V_{k+1},ji) - lam_i (conj V_k,ji + V_{k+1},ij)``
+    (the real one with conjugates on the transposed entries), and on the
+    diagonal ``i = j`` the same formula gives the imaginary phases ``a_k,ii``
+    (matrix ``lam_i^2 (2, -1)`` halved consistently with the right-hand side
+    ``2 i lam_i (Im V_k,ii - Im V_{k+1},ii)``).
+
     Parameters
     ----------
     tangent_vec : array-like, shape=[..., N, d, d]
@@ -350,11 +510,14 @@ def vertical_projection(tangent_vec, parameters):
     depth = frames.shape[-3] - 1
     if depth == 1:
         return np.zeros(
-            np.broadcast_shapes(np.shape(tangent_vec), frames[..., 1:, :, :].shape)
+            np.broadcast_shapes(np.shape(tangent_vec), frames[..., 1:, :, :].shape),
+            np.result_type(tangent_vec, frames),
         )
     rotated = _rotate_layers(frames, tangent_vec)
     lam_i, lam_j = lam[..., :, None], lam[..., None, :]
     transposed = rotated.mT  # entries (k, j, i) at (i, j)
+    if np.iscomplexobj(rotated):
+        transposed = transposed.conj()
     # r_k = lam_j (V_k,ij + V_{k+1},ji) - lam_i (V_k,ji + V_{k+1},ij). The
     # right-hand sides are exactly antisymmetric (same float operations with
     # the roles swapped) and the systems symmetric in (i, j), so the solution
@@ -366,9 +529,11 @@ def vertical_projection(tangent_vec, parameters):
     off = -2.0 * lam_i * lam_j
     skew = _solve_toeplitz_tridiagonal(diagonal, off, rhs)  # b_1..b_{N-1}
     # rotated orbit vector b_k Lam - Lam b_{k-1}, with b_0 = b_N = 0
-    orbit = np.zeros(rotated.shape)
+    orbit = np.zeros(rotated.shape, rotated.dtype)
     orbit[..., :-1, :, :] = skew * lam[..., None, None, :]
     orbit[..., 1:, :, :] -= lam[..., None, :, None] * skew
+    if np.iscomplexobj(orbit):
+        return frames[..., 1:, :, :] @ orbit @ frames[..., :-1, :, :].mT.conj()
     return frames[..., 1:, :, :] @ orbit @ frames[..., :-1, :, :].mT
 
 
@@ -399,24 +564,45 @@ class GaugeAction(GroupAction):
         return gauge_action(group_elem, point)
 
 
-def random_gauges(depth: int, dim: int, n_samples: int = 1):
+def random_gauges(depth: int, dim: int, n_samples: int = 1, field: str = "real"):
     """Haar-distributed ``O(d)^{N-1}`` elements, shape ``[n, N-1, d, d]``.
 
     QR of Gaussian matrices with the signs of ``diag(R)`` moved into ``Q``.
+    With ``field="complex"``, Haar ``U(d)^{N-1}``: QR of complex Gaussian
+    matrices with the phases ``diag(R) / |diag(R)|`` moved into ``Q``
+    (Mezzadri, Notices AMS 54, 2007).
     """
     depth = as_size(depth, "depth", "random_gauges")
     dim = as_size(dim, "dim", "random_gauges")
     n_samples = as_size(n_samples, "n_samples", "random_gauges")
+    _check_field(field, "random_gauges")
     size = (n_samples, depth - 1, dim, dim)
+    if field == "complex":
+        real, imag = np.asarray(gs.random.normal(size=(2,) + size))
+        q, r = np.linalg.qr(real + 1j * imag)
+        diagonal = np.diagonal(r, axis1=-2, axis2=-1)
+        gauges = q * (diagonal / np.abs(diagonal))[..., None, :]
+        return gauges if n_samples != 1 else gauges[0]
     q, r = np.linalg.qr(np.asarray(gs.random.normal(size=size)))
     gauges = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
     return gs.array(gauges if n_samples != 1 else gauges[0])
 
 
+def _check_field(field, function):
+    if field not in ("real", "complex"):
+        raise ValueError(
+            f"{function}: field must be 'real' or 'complex', got {field!r}"
+        )
+
+
 def _flat_pairs(first, second, what):
-    """Broadcast two batches of parameters [..., N, d, d]; flat [k, N, d, d]."""
-    first = np.asarray(first, dtype=float)
-    second = np.asarray(second, dtype=float)
+    """Broadcast two batches of parameters [..., N, d, d]; flat [k, N, d, d].
+
+    Real only (the geodesic machinery of ``M``): complex input is a
+    ``TypeError``, not a silent cast.
+    """
+    first = np.asarray(as_float_array(first, "first argument", what))
+    second = np.asarray(as_float_array(second, "second argument", what))
     try:
         batch = np.broadcast_shapes(first.shape[:-3], second.shape[:-3])
     except ValueError as error:
@@ -583,19 +769,37 @@ class BalancedManifold(Manifold):
     (:class:`GaugeAction`); :meth:`equip_with_quotient` makes ``(M_d, g^N)``
     the quotient by the gauge group through :class:`BalancedBundle`.
 
+    With ``field="complex"`` the complex balanced manifold (balancedness §2):
+    ``W_k = Q_k Lam Q_{k-1}^*`` with ``Q_k in U(d)``. It fibres over the
+    full-rank ``X in GL(d; C)`` (real dimension ``2 d^2``) with fibre the free
+    ``U(d)^{N-1}`` orbit (``Q.W = W`` forces ``Q_1 = I`` from ``Q_1 W_1 = W_1``,
+    then each next ``Q_k = I``), of real dimension ``(N-1) d^2``, so its real
+    dimension is ``2 d^2 + (N-1) d^2`` (over R: ``d^2 + (N-1) d (d-1)/2``,
+    ``dim O(d) = d (d-1)/2``). Checked against the rank of the Jacobian of the
+    moments in the tests.
+
     Parameters
     ----------
     dim : int
         Width ``d``.
     depth : int
         Depth ``N``.
+    field : {"real", "complex"}
+        The field of the layers (:meth:`random_point`, :attr:`dim`; the
+        functions take complex points whatever the field).
     """
 
-    def __init__(self, dim: int, depth: int, equip: bool = True):
-        self.ambient = DLNParameterSpace(dim, depth, equip=False)
+    def __init__(self, dim: int, depth: int, equip: bool = True, field: str = "real"):
+        _check_field(field, "BalancedManifold")
+        self.field = field
+        self.ambient = DLNParameterSpace(dim, depth, equip=False, field=field)
         self.width, self.depth = self.ambient.width, self.ambient.depth
+        if field == "complex":
+            manifold_dim = 2 * dim**2 + (depth - 1) * dim**2
+        else:
+            manifold_dim = dim**2 + (depth - 1) * dim * (dim - 1) // 2
         super().__init__(
-            dim=dim**2 + (depth - 1) * dim * (dim - 1) // 2,
+            dim=manifold_dim,
             shape=(depth, dim, dim),
             equip=equip,
         )
@@ -609,7 +813,7 @@ class BalancedManifold(Manifold):
     def belongs(self, point, atol: float = 1e-8, rank_rtol: float | None = None):
         """Balanced (``|G| <= atol |W|^2``), of full rank (``s_min > rank_rtol
         s_max`` for ``X = phi(W)``, default ``d eps``) and of the right shape."""
-        point = np.asarray(point, dtype=float)
+        point = np.asarray(as_field_array(point, "point", "BalancedManifold.belongs"))
         if tuple(point.shape[-3:]) != self.shape:
             return np.zeros(point.shape[:-3], dtype=bool)
         defect, size = balance_defect(point)
@@ -622,23 +826,29 @@ class BalancedManifold(Manifold):
         """``dG_W(V) = 0`` (relative to ``|V| |W|``)."""
         differential_g = np.asarray(moment_differential(vector, base_point))
         scale = np.sqrt(
-            np.sum(np.asarray(vector) ** 2, axis=(-3, -2, -1))
-            * np.sum(np.asarray(base_point) ** 2, axis=(-3, -2, -1))
+            np.sum(_abs2(np.asarray(vector)), axis=(-3, -2, -1))
+            * np.sum(_abs2(np.asarray(base_point)), axis=(-3, -2, -1))
         )
-        return np.sqrt(np.sum(differential_g**2, axis=(-3, -2, -1))) <= atol * scale
+        gap = np.sqrt(np.sum(_abs2(differential_g), axis=(-3, -2, -1)))
+        return gap <= atol * scale
 
     def to_tangent(self, vector, base_point):
         """Orthogonal projection onto ``T_W M`` (:func:`to_tangent`)."""
         return to_tangent(vector, base_point)
 
     def random_point(self, n_samples: int = 1, bound: float = 1.0):
-        """Gaussian end-to-end matrix (entries of std ``bound``), Haar gauges."""
+        """Gaussian end-to-end matrix (entries of std ``bound``; complex: real
+        and imaginary parts of std ``bound / sqrt 2``), Haar gauges."""
         size = (self.width,) * 2 if n_samples == 1 else (n_samples,) + (self.width,) * 2
-        matrices = bound * gs.random.normal(size=size)
+        if self.field == "complex":
+            real, imag = np.asarray(gs.random.normal(size=(2,) + size))
+            matrices = bound / np.sqrt(2.0) * (real + 1j * imag)
+        else:
+            matrices = bound * gs.random.normal(size=size)
         if self.depth == 1:
             return center(matrices, 1)
         return gauge_action(
-            random_gauges(self.depth, self.width, n_samples),
+            random_gauges(self.depth, self.width, n_samples, field=self.field),
             center(matrices, self.depth),
         )
 
@@ -652,7 +862,9 @@ class BalancedManifold(Manifold):
         Procrustes, a local minimum of ``|W - Q.center|``). Points of ``M`` are
         returned unchanged (up to rounding).
         """
-        point = np.asarray(point, dtype=float)
+        point = np.asarray(
+            _as_field_parameters(point, "point", "BalancedManifold.projection")
+        )
         if point.ndim > 3:
             return np.stack([self.projection(p) for p in point])
         lift = center(end_to_end(point), self.depth)
@@ -753,8 +965,8 @@ class BalancedBundle(FiberBundle):
         """``|V - horizontal_projection(V)| <= atol |V|``."""
         vec = _check_vector(tangent_vec, base_point)
         gap = vec - self.horizontal_projection(vec, base_point)
-        norm = np.sqrt(np.sum(vec**2, axis=(-3, -2, -1)))
-        return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * norm
+        norm = np.sqrt(np.sum(_abs2(vec), axis=(-3, -2, -1)))
+        return np.sqrt(np.sum(_abs2(gap), axis=(-3, -2, -1))) <= atol * norm
 
     def is_vertical(self, tangent_vec, base_point, atol: float = 1e-8):
         """``|V - vertical_projection(V)| <= atol |V|``: tangent to the gauge orbit.
@@ -764,8 +976,8 @@ class BalancedBundle(FiberBundle):
         """
         vec = _check_vector(tangent_vec, base_point)
         gap = vec - self.vertical_projection(vec, base_point)
-        norm = np.sqrt(np.sum(vec**2, axis=(-3, -2, -1)))
-        return np.sqrt(np.sum(gap**2, axis=(-3, -2, -1))) <= atol * norm
+        norm = np.sqrt(np.sum(_abs2(vec), axis=(-3, -2, -1)))
+        return np.sqrt(np.sum(_abs2(gap), axis=(-3, -2, -1))) <= atol * norm
 
 
 def _rattle_step(point, velocity, step, basis, tol):
@@ -854,7 +1066,8 @@ def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13)
 
 
 def _polar(matrix):
-    """Orthogonal polar factor ``U V^T`` (the orthogonal Procrustes solution)."""
+    """Orthogonal polar factor ``U V^T`` (the orthogonal Procrustes solution;
+    unitary ``U V^*`` over C)."""
     left, _, right_t = np.linalg.svd(matrix)
     return left @ right_t
 
@@ -867,7 +1080,9 @@ def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
     target, ``S`` the source, ``Q_0 = Q_N = I``) is optimal, so the objective
     decreases monotonically; the sweeps start from the forward solution
     ``Q_k = polar(W_k Q_{k-1} S_k^T)``, exact when the target is on the orbit.
-    Converges to a local minimum.
+    Converges to a local minimum. Over C (complex target or source), ``Q`` in
+    ``U(d)^{N-1}`` with ``S_k^*`` for ``S_k^T`` (the unitary Procrustes
+    solution is the unitary polar factor).
 
     Parameters
     ----------
@@ -878,31 +1093,33 @@ def best_gauge(target, source, max_sweeps: int = 100, tol: float = 1e-13):
     gauges : ndarray, shape=[N-1, d, d]
     """
     # finite first: the polar factors are SVDs (LAPACK loops forever on inf)
-    target = np.asarray(as_parameters(target, "target", "best_gauge"))
-    source = np.asarray(as_parameters(source, "source", "best_gauge"))
+    target = np.asarray(_as_field_parameters(target, "target", "best_gauge"))
+    source = np.asarray(_as_field_parameters(source, "source", "best_gauge"))
+    if np.iscomplexobj(target) or np.iscomplexobj(source):
+        target, source = target + 0j, source + 0j
     max_sweeps = as_size(max_sweeps, "max_sweeps", "best_gauge", minimum=0)
     _check_single(target, "best_gauge (target)")
     _check_single(source, "best_gauge (source)")
     _check_vector(target, source, "target")
     depth, dim = check_parameters(source)
-    gauges = [np.eye(dim)]
+    gauges = [np.eye(dim, dtype=source.dtype)]
     for k in range(depth - 1):
-        gauges.append(_polar(target[k] @ gauges[-1] @ source[k].T))
-    gauges.append(np.eye(dim))
+        gauges.append(_polar(target[k] @ gauges[-1] @ source[k].conj().T))
+    gauges.append(np.eye(dim, dtype=source.dtype))
 
     def distance():
         acted = gauge_action(np.stack(gauges[1:-1]), source)
-        return float(np.sum((target - acted) ** 2))
+        return float(np.sum(_abs2(target - acted)))
 
     previous = distance()
     for _ in range(max_sweeps):
         for k in range(1, depth):
             gauges[k] = _polar(
-                target[k - 1] @ gauges[k - 1] @ source[k - 1].T
-                + target[k].T @ gauges[k + 1] @ source[k]
+                target[k - 1] @ gauges[k - 1] @ source[k - 1].conj().T
+                + target[k].conj().T @ gauges[k + 1] @ source[k]
             )
         current = distance()
-        if previous - current <= tol * max(current, np.sum(target**2)):
+        if previous - current <= tol * max(current, np.sum(_abs2(target))):
             break
         previous = current
     return np.stack(gauges[1:-1]) if depth > 1 else np.zeros((0, dim, dim))

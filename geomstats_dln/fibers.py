@@ -57,11 +57,13 @@ from geomstats.geometry.manifold import Manifold
 
 from geomstats_dln._spectral import check_full_rank
 from geomstats_dln._validation import (
-    as_float_array,
-    as_parameters,
+    as_field_array,
     broadcast_batch,
     check_finite,
     check_parameters,
+)
+from geomstats_dln._validation import (
+    check_full_rank as check_full_rank_over_field,
 )
 from geomstats_dln.balanced import center
 from geomstats_dln.parameters import (
@@ -101,21 +103,33 @@ class FiberSolverError(RuntimeError):
     """Preconditioned conjugate gradients did not reach the requested residual."""
 
 
-def _transpose(matrix):
-    return np.swapaxes(matrix, -1, -2)
+def _adjoint(matrix):
+    """``M^*``: the transpose over R (the real code path, unchanged), the
+    conjugate transpose over C."""
+    transposed = np.swapaxes(matrix, -1, -2)
+    return np.conj(transposed) if np.iscomplexobj(transposed) else transposed
+
+
+def _abs2(array):
+    """``|a|^2`` entrywise (real)."""
+    if np.iscomplexobj(array):
+        return array.real**2 + array.imag**2
+    return array**2
 
 
 def _as_parameters(parameters, function: str = ""):
     # finite: every map below ends in an SVD, an eigendecomposition or a CG
-    # loop, which hang or return finite garbage on inf/NaN
-    parameters = np.asarray(as_parameters(parameters, function=function))
+    # loop, which hang or return finite garbage on inf/NaN; real or complex
+    # by the dtype (F = R or C)
+    parameters = np.asarray(as_field_array(parameters, "parameters", function))
     depth, dim = check_parameters(parameters)
+    check_finite(parameters, "parameters", function)
     return parameters, depth, dim
 
 
 def _check_algebra(algebra, depth, dim, name):
     """``algebra`` must have shape ``[..., N-1, d, d]``."""
-    algebra = np.asarray(as_float_array(algebra, name))
+    algebra = np.asarray(as_field_array(algebra, name))
     check_finite(algebra, name)
     if algebra.ndim < 3 or tuple(algebra.shape[-3:]) != (depth - 1, dim, dim):
         raise ValueError(
@@ -128,7 +142,7 @@ def _check_algebra(algebra, depth, dim, name):
 
 def _check_layers(vector, depth, dim, name):
     """``vector`` must have the parameter shape ``[..., N, d, d]``."""
-    vector = np.asarray(as_float_array(vector, name))
+    vector = np.asarray(as_field_array(vector, name))
     check_finite(vector, name)
     if vector.ndim < 3 or tuple(vector.shape[-3:]) != (depth, dim, dim):
         raise ValueError(
@@ -140,11 +154,14 @@ def _check_layers(vector, depth, dim, name):
 
 def _pad(algebra):
     """``(a_0, a_1, ..., a_{N-1}, a_N)`` with ``a_0 = a_N = 0`` along axis -3."""
-    zeros = np.zeros(algebra.shape[:-3] + (1,) + algebra.shape[-2:])
+    zeros = np.zeros(algebra.shape[:-3] + (1,) + algebra.shape[-2:], algebra.dtype)
     return np.concatenate([zeros, algebra, zeros], axis=-3)
 
 
 def _inner(a, b, n_axes):
+    """``Re sum conj(a) b`` over the trailing ``n_axes`` (``sum a b`` over R)."""
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        return np.sum((np.conj(a) * b).real, axis=tuple(range(-n_axes, 0)))
     return np.sum(a * b, axis=tuple(range(-n_axes, 0)))
 
 
@@ -250,8 +267,8 @@ def fiber_adjoint(vector, parameters):
     """
     parameters, depth, dim = _as_parameters(parameters)
     vector = _check_layers(vector, depth, dim, "vector")
-    return vector[..., :-1, :, :] @ _transpose(parameters[..., :-1, :, :]) - (
-        _transpose(parameters[..., 1:, :, :]) @ vector[..., 1:, :, :]
+    return vector[..., :-1, :, :] @ _adjoint(parameters[..., :-1, :, :]) - (
+        _adjoint(parameters[..., 1:, :, :]) @ vector[..., 1:, :, :]
     )
 
 
@@ -281,10 +298,10 @@ def fiber_operator(algebra, parameters):
     padded = _pad(algebra)
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
     return (
-        -lower @ padded[..., :-2, :, :] @ _transpose(lower)
-        + algebra @ lower @ _transpose(lower)
-        + _transpose(upper) @ upper @ algebra
-        - _transpose(upper) @ padded[..., 2:, :, :] @ upper
+        -lower @ padded[..., :-2, :, :] @ _adjoint(lower)
+        + algebra @ lower @ _adjoint(lower)
+        + _adjoint(upper) @ upper @ algebra
+        - _adjoint(upper) @ padded[..., 2:, :, :] @ upper
     )
 
 
@@ -332,8 +349,8 @@ def _pcg(apply, precondition, rhs, n_axes, tol, maxiter, what):
     |rhs|``. Raises :class:`FiberSolverError` after ``maxiter`` iterations.
     """
     axes = tuple(range(-n_axes, 0))
-    rhs_norm = np.sqrt(np.sum(rhs**2, axis=axes))
-    solution = np.zeros(rhs.shape)
+    rhs_norm = np.sqrt(np.sum(_abs2(rhs), axis=axes))
+    solution = np.zeros(rhs.shape, rhs.dtype)
     residual = rhs.copy()
     active = rhs_norm > 0
     iterations = 0
@@ -355,7 +372,7 @@ def _pcg(apply, precondition, rhs, n_axes, tol, maxiter, what):
             solution = solution + step[expand] * direction
             residual = residual - step[expand] * image
             iterations += 1
-            residual_norm = np.sqrt(np.sum(residual**2, axis=axes))
+            residual_norm = np.sqrt(np.sum(_abs2(residual), axis=axes))
             active = active & (residual_norm > tol * rhs_norm)
             if not np.any(active):
                 break
@@ -371,7 +388,7 @@ def _pcg(apply, precondition, rhs, n_axes, tol, maxiter, what):
             ratio = np.where(active, rz_new / np.where(active, rz, 1.0), 0.0)
             direction = precond + ratio[expand] * direction
             rz = rz_new
-    true_residual = np.sqrt(np.sum((apply(solution) - rhs) ** 2, axis=axes))
+    true_residual = np.sqrt(np.sum(_abs2(apply(solution) - rhs), axis=axes))
     return solution, iterations, true_residual / np.where(rhs_norm > 0, rhs_norm, 1)
 
 
@@ -396,8 +413,8 @@ def _sylvester_solver(left, right):
     denominator = np.maximum(denominator, floor)
 
     def solve(rhs):
-        rotated = _transpose(left_vectors) @ rhs @ right_vectors
-        return left_vectors @ (rotated / denominator) @ _transpose(right_vectors)
+        rotated = _adjoint(left_vectors) @ rhs @ right_vectors
+        return left_vectors @ (rotated / denominator) @ _adjoint(right_vectors)
 
     return solve
 
@@ -471,9 +488,16 @@ def solve_fiber_operator(
         )
     if solver not in OPERATOR_SOLVERS:
         raise ValueError(f"solver must be one of {OPERATOR_SOLVERS}, got {solver!r}")
+    complex_field = np.iscomplexobj(parameters) or np.iscomplexobj(rhs)
+    if solver == "banded" and complex_field:
+        raise TypeError(
+            "solve_fiber_operator: solver='banded' stores H as a real band and "
+            f"takes real input only, got dtype {np.result_type(parameters, rhs)}; "
+            "use solver='cg' (or 'auto') over C"
+        )
     if solver == "auto":
         banded = dim <= BANDED_MAX_WIDTH and depth - 1 >= dim**3
-        solver = "banded" if banded else "cg"
+        solver = "banded" if banded and not complex_field else "cg"
     batch = broadcast_batch(
         (rhs.shape[:-3], parameters.shape[:-3]),
         ("rhs", "parameters"),
@@ -481,11 +505,11 @@ def solve_fiber_operator(
     )
     rhs = np.broadcast_to(rhs, batch + rhs.shape[-3:])
     if rhs.size == 0:
-        solution = np.zeros(rhs.shape)
+        solution = np.zeros(rhs.shape, rhs.dtype)
         info = {"iterations": 0, "relative_residual": np.zeros(batch)}
         return (solution, info) if return_info else solution
     lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
-    lower_t, upper_t = _transpose(lower), _transpose(upper)
+    lower_t, upper_t = _adjoint(lower), _adjoint(upper)
 
     def apply(algebra):
         padded = _pad(algebra)
@@ -497,8 +521,8 @@ def solve_fiber_operator(
             np.broadcast_to(parameters, batch + parameters.shape[-3:]), rhs
         )
         axes = (-3, -2, -1)
-        norm = np.sqrt(np.sum(rhs**2, axis=axes))
-        gap = np.sqrt(np.sum((apply(solution) - rhs) ** 2, axis=axes))
+        norm = np.sqrt(np.sum(_abs2(rhs), axis=axes))
+        gap = np.sqrt(np.sum(_abs2(apply(solution) - rhs), axis=axes))
         residual = gap / np.where(norm > 0, norm, 1.0)
         if return_info:
             return solution, {"iterations": 0, "relative_residual": residual}
@@ -530,8 +554,8 @@ def _banded_operator(parameters):
     size, blocks = dim * dim, depth - 1
     eye = np.eye(dim)
     lower, upper = parameters[:-1], parameters[1:]
-    gram_lower = lower @ _transpose(lower)  # W_k W_k^T
-    gram_upper = _transpose(upper) @ upper  # W_{k+1}^T W_{k+1}
+    gram_lower = lower @ _adjoint(lower)  # W_k W_k^T
+    gram_upper = _adjoint(upper) @ upper  # W_{k+1}^T W_{k+1}
     diagonal = np.einsum("ab,kcd->kacbd", eye, gram_lower).reshape(blocks, size, size)
     diagonal += np.einsum("kab,cd->kacbd", gram_upper, eye).reshape(blocks, size, size)
     coupling = -np.einsum("kba,kdc->kacbd", upper[:-1], upper[:-1]).reshape(
@@ -578,7 +602,7 @@ def _normal_matrix(left, right):
     depth, dim = left.shape[-3], left.shape[-1]
     flat_left = left.reshape(left.shape[:-3] + (depth, dim * dim))
     flat_right = right.reshape(right.shape[:-3] + (depth, dim * dim))
-    product = _transpose(flat_left) @ flat_right  # [(i, j), (l, m)]
+    product = np.swapaxes(flat_left, -1, -2) @ flat_right  # [(i, j), (l, m)]
     product = product.reshape(product.shape[:-2] + (dim,) * 4)
     product = np.swapaxes(product, -3, -2)  # [(i, l), (j, m)]
     return product.reshape(product.shape[:-4] + (dim * dim, dim * dim))
@@ -607,8 +631,8 @@ def _normal_solve(vector, parameters, solver, tol, maxiter, residual=True):
     """``Z`` with ``A_W(Z) = sum_k above_k above_k^T Z below_k^T below_k =
     dphi(V)`` (MATH §1 Thm 1b operator), directly or by PCG."""
     above, below = (np.asarray(p) for p in partial_products(parameters))
-    left = above @ _transpose(above)  # above_k above_k^T
-    right = _transpose(below) @ below  # below_k^T below_k
+    left = above @ _adjoint(above)  # above_k above_k^T
+    right = _adjoint(below) @ below  # below_k^T below_k
     rhs = np.sum(above @ vector @ below, axis=-3)  # dphi_W(V)
     rhs = np.broadcast_to(rhs, np.broadcast_shapes(rhs.shape, left.shape[:-3] + (1, 1)))
 
@@ -616,14 +640,16 @@ def _normal_solve(vector, parameters, solver, tol, maxiter, residual=True):
         return np.sum(left @ matrix[..., None, :, :] @ right, axis=-3)
 
     if solver == "direct":
-        matrix = _normal_matrix(left, right)
+        # vec(L Z R) = (L kron R^T) vec(Z): R^T = conj(R) for Hermitian R
+        transposed_right = np.conj(right) if np.iscomplexobj(right) else right
+        matrix = _normal_matrix(left, transposed_right)
         flat = rhs.reshape(rhs.shape[:-2] + (-1,))
         solution = _direct_solve(
             np.broadcast_to(matrix, flat.shape[:-1] + matrix.shape[-2:]), flat
         ).reshape(rhs.shape)
         if residual:
-            norm = np.sqrt(np.sum(rhs**2, axis=(-2, -1)))
-            gap = np.sqrt(np.sum((apply(solution) - rhs) ** 2, axis=(-2, -1)))
+            norm = np.sqrt(np.sum(_abs2(rhs), axis=(-2, -1)))
+            gap = np.sqrt(np.sum(_abs2(apply(solution) - rhs), axis=(-2, -1)))
             residual = gap / np.where(norm > 0, norm, 1.0)
         return solution, above, below, 0, residual
     # first (k = 1: above_1 above_1^T Z) and last (k = N: Z below_N^T below_N)
@@ -721,7 +747,9 @@ def fiber_projection(
         "fiber_projection",
     )
     if depth == 1:  # the fiber is the point itself
-        projected = np.zeros(batch + vector.shape[-3:])
+        projected = np.zeros(
+            batch + vector.shape[-3:], np.result_type(vector, parameters)
+        )
         info = {"iterations": 0, "relative_residual": np.zeros(batch)}
     elif method == "operator":
         algebra, info = solve_fiber_operator(
@@ -737,7 +765,7 @@ def fiber_projection(
         normal, above, below, iterations, residual = _normal_solve(
             vector, parameters, solver, tol, maxiter, residual=return_info
         )
-        lifted = _transpose(above) @ normal[..., None, :, :] @ _transpose(below)
+        lifted = _adjoint(above) @ normal[..., None, :, :] @ _adjoint(below)
         projected = vector - lifted
         info = {"iterations": iterations, "relative_residual": residual}
     if return_info:
@@ -792,7 +820,9 @@ class Fiber(Manifold):
     """
 
     def __init__(self, end_to_end_matrix, depth: int, equip: bool = True):
-        matrix = np.asarray(end_to_end_matrix, dtype=float)
+        matrix = np.asarray(
+            as_field_array(end_to_end_matrix, "end_to_end_matrix", "Fiber")
+        )
         if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
             raise ValueError(
                 "the end-to-end matrix of a fiber must be one square matrix "
@@ -807,12 +837,20 @@ class Fiber(Manifold):
                 f"a fiber needs an integer depth >= 2 (at depth 1 it is a point), "
                 f"got {depth!r}"
             )
-        check_full_rank(matrix)
+        if np.iscomplexobj(matrix):
+            check_full_rank_over_field(matrix, function="Fiber")
+        else:
+            check_full_rank(matrix)
         self.end_to_end_matrix = matrix
-        self.ambient = DLNParameterSpace(matrix.shape[0], int(depth), equip=False)
+        self.field = "complex" if np.iscomplexobj(matrix) else "real"
+        self.ambient = DLNParameterSpace(
+            matrix.shape[0], int(depth), equip=False, field=self.field
+        )
         self.width, self.depth = self.ambient.width, self.ambient.depth
+        # real dimension: GL(d; C) has 2 d^2 real dimensions
+        factor = 2 if self.field == "complex" else 1
         super().__init__(
-            dim=(self.depth - 1) * self.width**2,
+            dim=factor * (self.depth - 1) * self.width**2,
             shape=(self.depth, self.width, self.width),
             equip=equip,
         )
@@ -835,12 +873,12 @@ class Fiber(Manifold):
 
     def belongs(self, point, atol: float = 1e-8):
         """Shape ``[..., N, d, d]`` and ``|phi(W) - X|_F <= atol |X|_F``."""
-        point = np.asarray(point, dtype=float)
+        point = np.asarray(as_field_array(point, "point", "Fiber.belongs"))
         if point.ndim < 3 or tuple(point.shape[-3:]) != self.shape:
             return np.zeros(point.shape[:-3] if point.ndim >= 3 else (), dtype=bool)
         gap = np.asarray(end_to_end(point)) - self.end_to_end_matrix
         scale = np.linalg.norm(self.end_to_end_matrix)
-        return np.sqrt(np.sum(gap**2, axis=(-2, -1))) <= atol * scale
+        return np.sqrt(np.sum(_abs2(gap), axis=(-2, -1))) <= atol * scale
 
     def is_tangent(self, vector, base_point, atol: float = 1e-8):
         """``V in ker dphi_W``: ``|dphi_W(V)| <= atol sum_k |above_k| |V_k|
@@ -855,7 +893,7 @@ class Fiber(Manifold):
             * np.linalg.norm(below, axis=(-2, -1)),
             axis=-1,
         )
-        return np.sqrt(np.sum(image**2, axis=(-2, -1))) <= atol * bound
+        return np.sqrt(np.sum(_abs2(image), axis=(-2, -1))) <= atol * bound
 
     def to_tangent(
         self, vector, base_point, method: str = "normal", solver: str = "auto"
@@ -883,7 +921,8 @@ class Fiber(Manifold):
 
     def random_point(self, n_samples: int = 1, scale: float = 0.5):
         """``A.center(X)`` with ``A_k = expm(scale Z_k / sqrt d)``, ``Z_k``
-        standard Gaussian (geomstats' random state).
+        standard Gaussian (geomstats' random state; over C, real and
+        imaginary parts each of variance 1/2).
 
         Returns
         -------
@@ -891,16 +930,22 @@ class Fiber(Manifold):
         """
         shape = (self.depth - 1, self.width, self.width)
         size = shape if n_samples == 1 else (n_samples,) + shape
-        generators = float(scale) / np.sqrt(self.width) * gs.random.normal(size=size)
-        matrices = scipy.linalg.expm(np.asarray(generators, dtype=float))
+        generators = float(scale) / np.sqrt(self.width) * self._gaussian(size)
+        matrices = scipy.linalg.expm(generators)
         return gl_action(matrices, self.center())
+
+    def _gaussian(self, size):
+        """Standard Gaussian array of the fiber's field (geomstats' state)."""
+        if self.field == "complex":
+            real, imag = np.asarray(gs.random.normal(size=(2,) + tuple(size)))
+            return (real + 1j * imag) / np.sqrt(2.0)
+        return np.asarray(gs.random.normal(size=size), dtype=float)
 
     def random_tangent_vec(self, base_point, n_samples: int = 1):
         """``w_a`` for a standard Gaussian ``a``."""
         shape = (self.depth - 1, self.width, self.width)
         size = shape if n_samples == 1 else (n_samples,) + shape
-        algebra = np.asarray(gs.random.normal(size=size), dtype=float)
-        return fiber_tangent_vector(algebra, base_point)
+        return fiber_tangent_vector(self._gaussian(size), base_point)
 
 
 # -------------------------------------------------------------- regularizers
@@ -930,7 +975,7 @@ class FrobeniusRegularizer(Regularizer):
 
     def value(self, parameters):
         parameters, _, _ = _as_parameters(parameters)
-        return 0.5 * np.sum(parameters**2, axis=(-3, -2, -1))
+        return 0.5 * np.sum(_abs2(parameters), axis=(-3, -2, -1))
 
     def gradient(self, parameters):
         parameters, _, _ = _as_parameters(parameters)
@@ -949,7 +994,7 @@ class MomentRegularizer(Regularizer):
         parameters, depth, _ = _as_parameters(parameters)
         if depth == 1:
             return np.zeros(parameters.shape[:-3])
-        return 0.5 * np.sum(np.asarray(moments(parameters)) ** 2, axis=(-3, -2, -1))
+        return 0.5 * np.sum(_abs2(np.asarray(moments(parameters))), axis=(-3, -2, -1))
 
     def gradient(self, parameters):
         parameters, depth, _ = _as_parameters(parameters)
