@@ -23,6 +23,18 @@ Array = Any
 SYMMETRY_RTOL = 1e-8
 """Largest accepted ``max |A - A^T| / max |A|`` for inputs that must be symmetric."""
 
+SINGULAR_RTOL = 1e-12
+"""Largest ``lambda_min / lambda_max`` refused as numerically singular: there
+``1 / (s_i + s_j)`` has lost all accuracy and the metric's values (1e15 for an
+eigenvalue 1e-16) mean nothing."""
+
+
+def _adjoint(x: Array) -> Array:
+    """``x^*``: the transpose, conjugated for complex (Hermitian) input."""
+    if np.iscomplexobj(_values(x)):
+        return gs.conj(Matrices.transpose(x))
+    return Matrices.transpose(x)
+
 
 # ---------------------------------------------------------------------------
 # input validation (done on plain values, so it also works on autograd boxes)
@@ -43,9 +55,15 @@ def _as_array(x: Array) -> Array:
     return gs.array(x)
 
 
-def _check_matrices(x: Array, n: int, name: str) -> Array:
-    """Check that ``x`` is a finite array of shape ``[..., n, n]``."""
+def _check_matrices(x: Array, n: int, name: str, hermitian: bool = False) -> Array:
+    """Check that ``x`` is a finite array of shape ``[..., n, n]``, real unless
+    ``hermitian`` (the HPD space) allows complex entries."""
     x = _as_array(x)
+    if not hermitian and np.iscomplexobj(_values(x)):
+        raise TypeError(
+            f"{name} must be real on SPD matrices, got dtype {_values(x).dtype}; "
+            "equip geomstats' HPDMatrices for Hermitian positive definite ones."
+        )
     shape = tuple(x.shape)
     if len(shape) < 2 or shape[-2:] != (n, n):
         raise ValueError(f"{name} must have shape [..., {n}, {n}], got shape {shape}.")
@@ -56,36 +74,55 @@ def _check_matrices(x: Array, n: int, name: str) -> Array:
 
 
 def _symmetrized(x: Array, name: str) -> Array:
-    """Check that ``x`` is symmetric to ``SYMMETRY_RTOL``; return ``(x + x^T)/2``."""
+    """Check that ``x`` is symmetric (Hermitian when complex) to ``SYMMETRY_RTOL``;
+    return ``(x + x^*)/2``."""
     values = _values(x)
-    asym = np.max(np.abs(values - np.swapaxes(values, -1, -2)), axis=(-2, -1))
+    mirrored = np.swapaxes(values, -1, -2)
+    if np.iscomplexobj(values):
+        mirrored = np.conj(mirrored)
+    asym = np.max(np.abs(values - mirrored), axis=(-2, -1))
     scale = np.max(np.abs(values), axis=(-2, -1))
     bad = asym > SYMMETRY_RTOL * np.maximum(scale, np.finfo(values.dtype).tiny)
     if np.any(bad):
         worst = float(np.max(asym / np.maximum(scale, np.finfo(values.dtype).tiny)))
+        what = "Hermitian" if np.iscomplexobj(values) else "symmetric"
         raise ValueError(
-            f"{name} is not symmetric: max |A - A^T| / max |A| = {worst:.3e} "
+            f"{name} is not {what}: max |A - A^*| / max |A| = {worst:.3e} "
             f"exceeds {SYMMETRY_RTOL:.0e}."
         )
-    return (x + Matrices.transpose(x)) / 2
+    return (x + _adjoint(x)) / 2
 
 
-def _spd_eigh(point: Array, n: int, name: str) -> tuple[Array, Array, Array]:
-    """Validate an SPD point and return ``(point_sym, eigvals, eigvecs)``.
+def _spd_eigh(
+    point: Array, n: int, name: str, hermitian: bool = False
+) -> tuple[Array, Array, Array]:
+    """Validate an SPD (``hermitian``: HPD) point; ``(point_sym, eigvals, eigvecs)``.
 
     Raises
     ------
     ValueError
-        If ``point`` has the wrong shape, non-finite entries, is not symmetric or
-        not positive definite (the message gives the smallest eigenvalue).
+        If ``point`` has the wrong shape, non-finite entries, is not symmetric
+        (Hermitian), not positive definite (the message gives the smallest
+        eigenvalue) or numerically singular (``lambda_min / lambda_max <=
+        SINGULAR_RTOL``).
+    TypeError
+        Complex input on SPD matrices.
     """
-    point = _symmetrized(_check_matrices(point, n, name), name)
+    point = _symmetrized(_check_matrices(point, n, name, hermitian), name)
     eigvals, eigvecs = gs.linalg.eigh(point)
     smallest = _values(eigvals)[..., 0]
     if np.any(smallest <= 0.0):
         raise ValueError(
             f"{name} is not positive definite: smallest eigenvalue "
             f"{float(np.min(smallest)):.6e} <= 0."
+        )
+    ratio = smallest / _values(eigvals)[..., -1]
+    if np.any(ratio <= SINGULAR_RTOL):
+        raise ValueError(
+            f"{name} is numerically singular: smallest eigenvalue "
+            f"{float(np.min(smallest)):.3e}, ratio to the largest "
+            f"{float(np.min(ratio)):.3e} <= {SINGULAR_RTOL:.0e}; the metric "
+            "1 / (s_i + s_j) is meaningless there."
         )
     return point, eigvals, eigvecs
 
@@ -121,13 +158,13 @@ def _check_finite_output(result: Array, what: str, eigvals: Array) -> Array:
 
 
 def _rotate(mat: Array, eigvecs: Array) -> Array:
-    """``P^T mat P``."""
-    return Matrices.mul(Matrices.transpose(eigvecs), mat, eigvecs)
+    """``P^* mat P``."""
+    return Matrices.mul(_adjoint(eigvecs), mat, eigvecs)
 
 
 def _unrotate(mat: Array, eigvecs: Array) -> Array:
-    """``P mat P^T``."""
-    return Matrices.mul(eigvecs, mat, Matrices.transpose(eigvecs))
+    """``P mat P^*``."""
+    return Matrices.mul(eigvecs, mat, _adjoint(eigvecs))
 
 
 def _pair_sums(eigvals: Array) -> Array:
@@ -150,13 +187,13 @@ def _rotated_transport_map(eigvals: Array, eigvecs: Array, point: Array) -> Arra
     sqrt_s = gs.sqrt(eigvals)
     outer = sqrt_s[..., :, None] * sqrt_s[..., None, :]
     cross = _rotate(point, eigvecs) * outer
-    cross = (cross + Matrices.transpose(cross)) / 2
+    cross = (cross + _adjoint(cross)) / 2
     cross_vals, cross_vecs = gs.linalg.eigh(cross)
     cross_vals = gs.where(cross_vals > 0.0, cross_vals, 0.0 * cross_vals)
     sqrt_cross = Matrices.mul(
-        cross_vecs * gs.sqrt(cross_vals)[..., None, :], Matrices.transpose(cross_vecs)
+        cross_vecs * gs.sqrt(cross_vals)[..., None, :], _adjoint(cross_vecs)
     )
-    sqrt_cross = (sqrt_cross + Matrices.transpose(sqrt_cross)) / 2
+    sqrt_cross = (sqrt_cross + _adjoint(sqrt_cross)) / 2
     return sqrt_cross / outer
 
 
@@ -167,4 +204,4 @@ def _congruence_square(eigvals: Array, eigvecs: Array, rotated_map: Array) -> Ar
     symmetric and positive semidefinite.
     """
     factor = Matrices.mul(eigvecs, rotated_map * gs.sqrt(eigvals)[..., None, :])
-    return Matrices.mul(factor, Matrices.transpose(factor))
+    return Matrices.mul(factor, _adjoint(factor))

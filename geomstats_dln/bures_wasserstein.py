@@ -56,14 +56,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 import geomstats.backend as gs
-from geomstats.geometry.matrices import Matrices
+from geomstats.geometry.hpd_matrices import HPDMatrices
 from geomstats.geometry.riemannian_metric import RiemannianMetric
 from geomstats.geometry.spd_matrices import SPDMatrices
 
 from geomstats_dln._spd_eigenbasis import (  # noqa: F401  (SYMMETRY_RTOL re-exported)
     SYMMETRY_RTOL,
     Array,
+    _adjoint,
     _as_array,
     _check_broadcast,
     _check_finite_output,
@@ -75,6 +78,7 @@ from geomstats_dln._spd_eigenbasis import (  # noqa: F401  (SYMMETRY_RTOL re-exp
     _spd_eigh,
     _symmetrized,
     _unrotate,
+    _values,
 )
 from geomstats_dln.bures_wasserstein_connection import (
     BuresWassersteinConnectionMixin,
@@ -121,8 +125,12 @@ def lyapunov(base_point: Array, tangent_vec: Array) -> Array:
             f"{tuple(base_point.shape)}."
         )
     n = base_point.shape[-1]
-    tangent_vec = _check_matrices(tangent_vec, n, "tangent_vec")
-    _, eigvals, eigvecs = _spd_eigh(base_point, n, "base_point")
+    # Complex input: the Hermitian case, X = P diag(s) P^*, same formula.
+    hermitian = np.iscomplexobj(_values(base_point)) or np.iscomplexobj(
+        _values(tangent_vec)
+    )
+    tangent_vec = _check_matrices(tangent_vec, n, "tangent_vec", hermitian)
+    _, eigvals, eigvecs = _spd_eigh(base_point, n, "base_point", hermitian)
     _check_broadcast((base_point, "base_point"), (tangent_vec, "tangent_vec"))
     return _unrotate(_rotated_lyapunov(eigvals, eigvecs, tangent_vec), eigvecs)
 
@@ -142,10 +150,20 @@ class DLNBuresWassersteinMetric(BuresWassersteinConnectionMixin, RiemannianMetri
     ``sqrt(2)`` times the Bures-Wasserstein distances. See ``docs/mathematics.md`` §3
     and the module docstring for the derivation.
 
+    Over C (paper 002, F = C): on geomstats' ``HPDMatrices`` the same formulas
+    with ``P^*`` for ``P^T`` give ``g^2_X(Z_1, Z_2) = Re tr(L_X(Z_1)^* Z_2)``, the
+    restriction of the complex ``DLNMetric(depth=2)`` to Hermitian positive
+    definite ``X = W W^*``: twice the real part of geomstats'
+    ``HPDBuresWassersteinMetric`` (itself real on Hermitian vectors), with
+    ``d^2(X, Y) = 2 (tr X + tr Y - 2 tr (X^{1/2} Y X^{1/2})^{1/2})``. The
+    connection methods (Christoffels, curvature, transport) are real only.
+
     Parameters
     ----------
-    space : SPDMatrices
-        ``SPDMatrices(n, equip=False)``; the metric can also be attached with
+    space : SPDMatrices or HPDMatrices
+        ``SPDMatrices(n, equip=False)`` (real points; complex input raises
+        ``TypeError``) or ``HPDMatrices(n, equip=False)`` (Hermitian points,
+        real symmetric ones included); the metric can also be attached with
         ``space.equip_with_metric(DLNBuresWassersteinMetric)``.
 
     References
@@ -158,22 +176,23 @@ class DLNBuresWassersteinMetric(BuresWassersteinConnectionMixin, RiemannianMetri
         https://arxiv.org/abs/1801.09269
     """
 
-    def __init__(self, space: SPDMatrices) -> None:
-        if not isinstance(space, SPDMatrices):
+    def __init__(self, space: SPDMatrices | HPDMatrices) -> None:
+        if not isinstance(space, (SPDMatrices, HPDMatrices)):
             raise TypeError(
-                "DLNBuresWassersteinMetric needs a geomstats SPDMatrices space, got "
-                f"{type(space).__name__}."
+                "DLNBuresWassersteinMetric needs a geomstats SPDMatrices or "
+                f"HPDMatrices space, got {type(space).__name__}."
             )
         super().__init__(space=space)
         self.n: int = space.n
+        self.hermitian: bool = isinstance(space, HPDMatrices)
 
     # -- helpers ------------------------------------------------------------
 
     def _base(self, base_point: Array, name: str = "base_point"):
-        return _spd_eigh(base_point, self.n, name)
+        return _spd_eigh(base_point, self.n, name, self.hermitian)
 
     def _tangent(self, tangent_vec: Array, name: str, symmetric: bool) -> Array:
-        tangent_vec = _check_matrices(tangent_vec, self.n, name)
+        tangent_vec = _check_matrices(tangent_vec, self.n, name, self.hermitian)
         if symmetric:
             tangent_vec = _symmetrized(tangent_vec, name)
         return tangent_vec
@@ -224,6 +243,9 @@ class DLNBuresWassersteinMetric(BuresWassersteinConnectionMixin, RiemannianMetri
         )
         rotated_lyap = _rotated_lyapunov(eigvals, eigvecs, tangent_vec_a)
         rotated_b = _rotate(tangent_vec_b, eigvecs)
+        if self.hermitian:
+            # Re tr(L^* B): the real metric of the Hermitian case
+            return gs.real(gs.sum(gs.conj(rotated_lyap) * rotated_b, axis=(-2, -1)))
         return gs.sum(rotated_lyap * rotated_b, axis=(-2, -1))
 
     def lyapunov(self, tangent_vec: Array, base_point: Array) -> Array:
@@ -307,9 +329,7 @@ class DLNBuresWassersteinMetric(BuresWassersteinConnectionMixin, RiemannianMetri
         rotated_map = _rotated_transport_map(eigvals, eigvecs, point)
         # P^T (T X + X T - 2 X) P = T~ diag(s) + diag(s) T~ - 2 diag(s)
         rotated_tx = rotated_map * eigvals[..., None, :]
-        rotated_log = (
-            rotated_tx + Matrices.transpose(rotated_tx) - 2 * gs.vec_to_diag(eigvals)
-        )
+        rotated_log = rotated_tx + _adjoint(rotated_tx) - 2 * gs.vec_to_diag(eigvals)
         result = _unrotate(rotated_log, eigvecs)
         return _check_finite_output(result, "log", eigvals)
 
@@ -349,7 +369,7 @@ class DLNBuresWassersteinMetric(BuresWassersteinConnectionMixin, RiemannianMetri
         cross = _rotate(point_b, eigvecs) * (
             sqrt_s[..., :, None] * sqrt_s[..., None, :]
         )
-        cross = (cross + Matrices.transpose(cross)) / 2
+        cross = (cross + _adjoint(cross)) / 2
         # eigh, not eigvalsh: autograd has no VJP for eigvalsh
         cross_vals, _ = gs.linalg.eigh(cross)
         cross_vals = gs.where(cross_vals > 0.0, cross_vals, 0.0 * cross_vals)

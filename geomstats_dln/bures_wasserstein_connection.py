@@ -50,8 +50,18 @@ class BuresWassersteinConnectionMixin:
             self._geomstats_bw = SPDBuresWassersteinMetric(self._space)
         return self._geomstats_bw
 
+    def _real_connection(self, function: str) -> None:
+        """``TypeError`` on HPD matrices: the closed forms here are real."""
+        if getattr(self, "hermitian", False):
+            raise TypeError(
+                f"DLNBuresWassersteinMetric.{function} is implemented on SPD "
+                "matrices only (real dtype float64); the space is HPDMatrices "
+                "(complex128)"
+            )
+
     def _rotated_vectors(self, base_point, **vectors):
         """Eigen-decomposition of the base point and rotated symmetric vectors."""
+        self._real_connection("connection (christoffel_contraction, curvature)")
         _, eigvals, eigvecs = self._base(base_point)
         arrays = {
             name: self._tangent(value, name, symmetric=True)
@@ -122,6 +132,7 @@ class BuresWassersteinConnectionMixin:
         """
         from geomstats.geometry.symmetric_matrices import SymmetricMatrices
 
+        self._real_connection("christoffels")
         _, eigvals, eigvecs = self._base(base_point)
         basis = SymmetricMatrices(self.n, equip=False).basis  # [dim, n, n]
         rotated = _rotate(basis, eigvecs[..., None, :, :])  # [..., dim, n, n]
@@ -293,6 +304,7 @@ class BuresWassersteinConnectionMixin:
         -------
         transported : array-like, shape=[..., n, n]
         """
+        self._real_connection("parallel_transport")
         if (direction is None) == (end_point is None):
             raise ValueError("give exactly one of direction and end_point")
         self._base(base_point)

@@ -229,3 +229,131 @@ def test_complex_metric_is_unitarily_invariant(depth):
     expected = np.real(np.sum(np.conj(vec_a) * vec_b / a))
     value = metric.inner_product(p @ vec_a @ q, p @ vec_b @ q, p @ np.diag(s) @ q)
     np.testing.assert_allclose(value, expected, rtol=1e-11)
+
+
+# ------------------------------------------------------ N = 2 on HPD matrices
+def _hpd(rng, n, batch=()):
+    factor = _complex_gaussian(rng, batch + (n, n))
+    return factor @ np.swapaxes(factor.conj(), -1, -2) / n + 0.3 * np.eye(n)
+
+
+def _hermitian(rng, n, batch=()):
+    matrix = _complex_gaussian(rng, batch + (n, n))
+    return matrix + np.swapaxes(matrix.conj(), -1, -2)
+
+
+def _hpd_metrics(n):
+    from geomstats.geometry.hpd_matrices import (
+        HPDBuresWassersteinMetric,
+        HPDMatrices,
+    )
+
+    from geomstats_dln import DLNBuresWassersteinMetric
+
+    space = HPDMatrices(n, equip=False)
+    return DLNBuresWassersteinMetric(space), HPDBuresWassersteinMetric(space)
+
+
+def test_hpd_depth_two_metric_is_twice_geomstats_bures_wasserstein():
+    rng = np.random.default_rng(40)
+    points = _hpd(rng, 3, (4,))
+    vec_a, vec_b = _hermitian(rng, 3, (2, 4))
+    ours, geomstats_bw = _hpd_metrics(3)
+    expected = 2.0 * geomstats_bw.inner_product(vec_a, vec_b, points)
+    assert np.abs(np.imag(expected)).max() < 1e-12  # real on Hermitian vectors
+    value = ours.inner_product(vec_a, vec_b, points)
+    assert value.dtype == np.float64
+    np.testing.assert_allclose(value, np.real(expected), rtol=1e-11)
+    # ... and the complex g^2 of M_3(C) at the HPD point, on any complex vectors
+    # (A_{2,X}(Z) = X Z + Z X there): twice the real part of geomstats' form.
+    dln = EndToEndMatrices(3, depth=2, field="complex").metric
+    vec_c, vec_d = _complex_gaussian(rng, (2, 4, 3, 3))
+    np.testing.assert_allclose(
+        dln.inner_product(vec_c, vec_d, points),
+        2.0 * np.real(geomstats_bw.inner_product(vec_c, vec_d, points)),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        dln.inner_product(vec_a, vec_b, points), value, rtol=1e-10
+    )
+
+
+def test_hpd_distance_exp_log_against_geomstats():
+    rng = np.random.default_rng(41)
+    point_a, point_b = _hpd(rng, 3, (2,))
+    ours, geomstats_bw = _hpd_metrics(3)
+    np.testing.assert_allclose(
+        ours.squared_dist(point_a, point_b),
+        2.0 * geomstats_bw.squared_dist(point_a, point_b),
+        rtol=1e-10,
+    )
+    log = ours.log(point_b, point_a)
+    np.testing.assert_allclose(log, geomstats_bw.log(point_b, point_a), atol=1e-10)
+    np.testing.assert_allclose(log, log.conj().T, atol=1e-12)
+    np.testing.assert_allclose(ours.exp(log, point_a), point_b, atol=1e-10)
+    vector = 0.2 * _hermitian(rng, 3)
+    np.testing.assert_allclose(
+        ours.exp(vector, point_a), geomstats_bw.exp(vector, point_a), atol=1e-11
+    )
+    # the squared distance is the squared norm of the log (Gauss lemma)
+    np.testing.assert_allclose(
+        ours.squared_norm(log, point_a), ours.squared_dist(point_a, point_b), rtol=1e-9
+    )
+    path = ours.geodesic(point_a, end_point=point_b)(np.array([0.0, 1.0]))
+    np.testing.assert_allclose(path[-1], point_b, atol=1e-10)
+
+
+def test_real_spd_points_on_the_hpd_space_give_the_spd_answers():
+    from geomstats.geometry.spd_matrices import SPDMatrices
+
+    from geomstats_dln import DLNBuresWassersteinMetric
+
+    rng = np.random.default_rng(42)
+    factor = rng.normal(size=(3, 3))
+    point = factor @ factor.T + 0.5 * np.eye(3)
+    other = point + 0.3 * np.eye(3)
+    vec = rng.normal(size=(3, 3))
+    vec = vec + vec.T
+    spd = DLNBuresWassersteinMetric(SPDMatrices(3, equip=False))
+    hpd, _ = _hpd_metrics(3)
+    np.testing.assert_allclose(
+        hpd.inner_product(vec, vec, point + 0j), spd.inner_product(vec, vec, point)
+    )
+    np.testing.assert_allclose(
+        hpd.squared_dist(point + 0j, other), spd.squared_dist(point, other)
+    )
+    with pytest.raises(TypeError, match=r"base_point must be real.*complex128"):
+        spd.inner_product(vec, vec, point + 0j)
+    with pytest.raises(TypeError, match=r"christoffels.*HPD"):
+        hpd.christoffels(point + 0j)
+    with pytest.raises(ValueError, match="not Hermitian"):
+        hpd.inner_product(vec, vec, point + 1j * np.triu(np.ones((3, 3)), 1))
+
+
+def test_numerically_singular_spd_point_is_refused():
+    """Issue 15: an SPD matrix with eigenvalue ratio <= 1e-12 is refused (it gave
+    1.4e15 for the metric, a number that means nothing)."""
+    from geomstats.geometry.spd_matrices import SPDMatrices
+
+    from geomstats_dln import DLNBuresWassersteinMetric
+    from geomstats_dln.bures_wasserstein import lyapunov
+
+    singular = np.diag([1.0, 1e-16])
+    metric = DLNBuresWassersteinMetric(SPDMatrices(2, equip=False))
+    vec = np.ones((2, 2))
+    for call in (
+        lambda: metric.inner_product(vec, vec, singular),
+        lambda: metric.squared_dist(singular, np.eye(2)),
+        lambda: metric.log(np.eye(2), singular),
+        lambda: metric.exp(vec, singular),
+        lambda: metric.injectivity_radius(singular),
+        lambda: lyapunov(singular, vec),
+    ):
+        with pytest.raises(ValueError, match=r"numerically singular.*1\.000e-16"):
+            call()
+    # just above the threshold the value is the closed form 1/(2 s) + ...
+    near = np.diag([1.0, 1e-10])
+    unit = np.diag([0.0, 1.0])
+    np.testing.assert_allclose(
+        metric.inner_product(unit, unit, near), 1.0 / 2e-10, rtol=1e-12
+    )
