@@ -23,6 +23,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 
@@ -103,49 +104,186 @@ def long_run(n_paths: int, n_steps: int, jobs: int, beta: float) -> None:
         print(f"  KS s_{i + 1}: p = {p_value.pvalue:.3f}")
 
 
-def _timed(label: str, function) -> None:
+def _time_in_child(function, queue) -> None:
     start = time.perf_counter()
     try:
         function()
-        print(f"{label}: {time.perf_counter() - start:.3f} s")
-    except ValueError as error:
-        print(f"{label}: refused in {time.perf_counter() - start:.3f} s: {error}")
+        queue.put(("time", time.perf_counter() - start, ""))
+    except (ValueError, TypeError) as error:
+        queue.put(("refused", time.perf_counter() - start, str(error)))
+    except Exception as error:  # noqa: BLE001 - reported
+        queue.put(("error", time.perf_counter() - start, repr(error)))
 
 
-def depth_1000() -> None:
-    """Item 2: every layer-looping entry point at N = 1000."""
+def _timed(label: str, function, limit: float = 120.0) -> tuple:
+    """Time ``function()`` in a forked child, killed after ``limit`` seconds
+    (a hang or a minutes-long loop is reported, not waited for)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_time_in_child, args=(function, queue))
+    start = time.perf_counter()
+    process.start()
+    process.join(limit)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        outcome = ("over the limit", time.perf_counter() - start, "")
+    else:
+        outcome = queue.get() if not queue.empty() else ("crash", math.nan, "")
+    kind, seconds, message = outcome
+    text = f"{seconds:.3f} s" if kind == "time" else f"{kind} after {seconds:.3f} s"
+    print(f"| {label} | {text} | {message[:160]} |", flush=True)
+    return outcome
+
+
+def depth_1000(depth: int = 1000, limit: float = 120.0) -> None:
+    """Item 2: every layer-looping entry point at depth ``depth``, ``d = 2``."""
+    from geomstats_dln import DLNMetric, EndToEndMatrices  # noqa: F401
     from geomstats_dln.balanced import (
+        BalancedManifold,
         balanced_exp,
+        balanced_frame,
         balanced_log,
         best_gauge,
         center,
         gauge_action,
+        horizontal_geodesic_end,
+        horizontal_lift,
+        horizontal_projection,
+        orbit_basis,
         random_gauges,
+        tangent_basis,
         to_tangent,
+        vertical_projection,
     )
-    from geomstats_dln.dynamics import simulate_rle
-    from geomstats_dln.fibers import fiber_projection, solve_fiber_operator
+    from geomstats_dln.dynamics import (
+        balanced_gradient_field,
+        euclidean_gradient_field,
+        gradient_descent,
+        integrate,
+        kirwan_ness_field,
+        l2_regularizing_field,
+        simulate_brownian,
+        simulate_rle,
+    )
+    from geomstats_dln.fibers import (
+        MomentRegularizer,
+        SchattenRegularizer,
+        fiber_operator,
+        fiber_projection,
+        solve_fiber_operator,
+    )
+    from geomstats_dln.losses import QuadraticLoss
+    from geomstats_dln.orbit_entropy import entropy
+    from geomstats_dln.parameters import end_to_end, end_to_end_and_lifted_gradient
 
-    depth = 1000
-    print(f"== depth {depth}, d = 2 ==")
+    print(f"== depth {depth}, d = 2 (limit {limit:g} s each) ==")
+    print("| entry point | time | message |\n| --- | --- | --- |")
     rng = np.random.default_rng(0)
-    point = center(np.array([[2.0, 0.3], [0.1, 1.0]]), depth)
+    matrix = np.array([[2.0, 0.3], [0.1, 1.0]])
+    loss = QuadraticLoss(np.diag([3.0, 2.0]))
+    point = center(matrix, depth)
     vector = rng.normal(size=point.shape)
-    _timed("to_tangent", lambda: to_tangent(vector, point))
-    _timed("balanced_exp", lambda: balanced_exp(to_tangent(vector, point), point))
-    _timed("balanced_log", lambda: balanced_log(point, point))
+    tangent = np.asarray(to_tangent(vector, point))
     moved = gauge_action(random_gauges(depth, 2), point)
-    _timed("best_gauge", lambda: best_gauge(moved, point))
+    # an unbalanced point of the same fiber: layers rescaled by a gl(2) gauge
+    scales = np.diag([1.5, 0.7])
+    unbalanced = point.copy()
+    unbalanced[0] = scales @ point[0]
+    unbalanced[1] = point[1] @ np.linalg.inv(scales)
     rhs = rng.normal(size=(depth - 1, 2, 2))
-    _timed("solve_fiber_operator (banded)", lambda: solve_fiber_operator(rhs, point))
-    _timed(
-        "fiber_projection (operator)",
-        lambda: fiber_projection(vector, point, method="operator"),
-    )
-    _timed(
-        "upstairs RLE",
-        lambda: simulate_rle(None, point, depth, 1.0, 0.1, 10, level="upstairs"),
-    )
+    space = EndToEndMatrices(2, depth=depth)
+    entries = [
+        ("center", lambda: center(matrix, depth)),
+        ("random_gauges", lambda: random_gauges(depth, 2)),
+        ("gauge_action", lambda: gauge_action(random_gauges(depth, 2), point)),
+        ("end_to_end", lambda: end_to_end(point)),
+        (
+            "end_to_end_and_lifted_gradient",
+            lambda: end_to_end_and_lifted_gradient(loss.gradient, point),
+        ),
+        ("balanced_frame", lambda: balanced_frame(point)),
+        ("vertical_projection", lambda: vertical_projection(vector, point)),
+        ("horizontal_projection", lambda: horizontal_projection(vector, point)),
+        ("to_tangent", lambda: to_tangent(vector, point)),
+        ("horizontal_lift", lambda: horizontal_lift(matrix, point)),
+        ("orbit_basis", lambda: orbit_basis(point)),
+        ("tangent_basis", lambda: tangent_basis(point)),
+        (
+            "BalancedManifold.projection",
+            lambda: BalancedManifold(2, depth, equip=False).projection(moved),
+        ),
+        (
+            "horizontal_geodesic_end",
+            lambda: horizontal_geodesic_end(0.1 * matrix, point),
+        ),
+        ("balanced_exp", lambda: balanced_exp(tangent, point)),
+        ("balanced_log", lambda: balanced_log(point, point)),
+        ("best_gauge", lambda: best_gauge(moved, point)),
+        ("fiber_operator", lambda: fiber_operator(rhs, point)),
+        ("solve_fiber_operator", lambda: solve_fiber_operator(rhs, point)),
+        (
+            "fiber_projection (normal)",
+            lambda: fiber_projection(vector, point, method="normal"),
+        ),
+        (
+            "fiber_projection (operator)",
+            lambda: fiber_projection(vector, point, method="operator"),
+        ),
+        (
+            "SchattenRegularizer(2).gradient",
+            lambda: SchattenRegularizer(2.0).gradient(point),
+        ),
+        ("MomentRegularizer.gradient", lambda: MomentRegularizer().gradient(point)),
+        (
+            "l2_regularizing_field, 10 RK4 steps",
+            lambda: integrate(l2_regularizing_field(), unbalanced, 0.1, 10),
+        ),
+        (
+            "kirwan_ness_field, 10 RK4 steps",
+            lambda: integrate(kirwan_ness_field(), unbalanced, 1e-3, 10),
+        ),
+        (
+            "euclidean_gradient_field, 10 RK4 steps",
+            lambda: integrate(euclidean_gradient_field(loss), point, 1e-3, 10),
+        ),
+        (
+            "balanced_gradient_field, 10 RK4 steps",
+            lambda: integrate(balanced_gradient_field(loss), point, 1e-3, 10),
+        ),
+        (
+            "gradient_descent, 100 steps",
+            lambda: gradient_descent(euclidean_gradient_field(loss), point, 1e-4, 100),
+        ),
+        (
+            "simulate_rle downstairs, 1000 paths x 100 steps of 1e-5",
+            # the drift A_{N,X}(E') grows like N: dt = 0.01 (fine at N = 3)
+            # diverges at N = 1000, which the integrator reports
+            lambda: simulate_rle(
+                loss, np.broadcast_to(matrix, (1000, 2, 2)), depth, 4.0, 1e-3, 100
+            ),
+        ),
+        (
+            "simulate_rle upstairs",
+            lambda: simulate_rle(None, point, depth, 1.0, 0.1, 10, level="upstairs"),
+        ),
+        (
+            "simulate_brownian, 1000 paths x 100 steps",
+            lambda: simulate_brownian(
+                np.broadcast_to(matrix, (1000, 2, 2)), depth, 4.0, 0.1, 100
+            ),
+        ),
+        ("orbit_entropy.entropy", lambda: entropy(matrix, depth)),
+        ("DLNMetric.exp", lambda: space.metric.exp(0.1 * matrix, matrix)),
+        (
+            "DLNMetric.log",
+            lambda: space.metric.log(matrix + 0.1 * np.eye(2), matrix),
+        ),
+    ]
+    for label, function in entries:
+        _timed(label, function, limit)
 
 
 # ------------------------------------------------------------------ sweep
@@ -355,12 +493,19 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=4.0)
     parser.add_argument("--skip-depth", action="store_true")
     parser.add_argument("--sweep-only", action="store_true")
+    parser.add_argument(
+        "--depth-only", action="store_true", help="only the depth-1000 timings"
+    )
+    parser.add_argument("--depth", type=int, default=1000)
     args = parser.parse_args()
+    if args.depth_only:
+        depth_1000(args.depth)
+        return
     if args.sweep_only:
         sweep()
         return
     if not args.skip_depth:
-        depth_1000()
+        depth_1000(args.depth)
     long_run(args.paths, args.steps, args.jobs, args.beta)
 
 
