@@ -357,3 +357,122 @@ def test_numerically_singular_spd_point_is_refused():
     np.testing.assert_allclose(
         metric.inner_product(unit, unit, near), 1.0 / 2e-10, rtol=1e-12
     )
+
+
+# ------------------------------------------- unitary gauge orbits: entropy
+def _unitary_algebra_basis(d):
+    """Orthonormal basis of u(d) for Re tr(A^* B): off-diagonal real and
+    imaginary pairs, then the phases i E_jj."""
+    basis = []
+    for i in range(d):
+        for j in range(i + 1, d):
+            real = np.zeros((d, d), dtype=complex)
+            real[i, j], real[j, i] = 1.0, -1.0
+            imaginary = np.zeros((d, d), dtype=complex)
+            imaginary[i, j] = imaginary[j, i] = 1j
+            basis += [real / np.sqrt(2.0), imaginary / np.sqrt(2.0)]
+    for j in range(d):
+        phase = np.zeros((d, d), dtype=complex)
+        phase[j, j] = 1j
+        basis.append(phase)
+    return basis
+
+
+def _unitary_orbit_log_gram(layers):
+    """``log det`` of the Gram matrix of the orbit map of ``U(d)^{N-1}``,
+    ``xi -> (xi_k W_k - W_k xi_{k-1})_k``, over the orthonormal basis of
+    ``u(d)^{N-1}``, in the real coordinates of the layers."""
+    depth, d = len(layers), layers[0].shape[0]
+    rows = []
+    for k in range(1, depth):  # gauge between layer k and layer k + 1
+        for xi in _unitary_algebra_basis(d):
+            images = [np.zeros_like(layer) for layer in layers]
+            images[k - 1] = xi @ layers[k - 1]
+            images[k] = -layers[k] @ xi
+            rows.append(np.concatenate([_realify(image) for image in images]))
+    rows = np.array(rows)
+    assert np.linalg.matrix_rank(rows) == (depth - 1) * d * d  # a free action
+    return np.linalg.slogdet(rows @ rows.T)[1]
+
+
+def test_unitary_group_volume_known_values_and_sphere_fibration():
+    from geomstats_dln.orbit_entropy import unitary_group_volume
+
+    # U(1): the circle e^{i t}, |d/dt| = 1
+    assert unitary_group_volume(1) == pytest.approx(2 * math.pi, rel=1e-15)
+    for d in range(1, 10):
+        spheres = math.prod(
+            2 ** (k - 1) * 2 * math.pi**k / math.gamma(k) for k in range(1, d + 1)
+        )
+        closed_form = (2 * math.pi) ** (d * (d + 1) / 2) / math.prod(
+            math.factorial(k) for k in range(1, d)
+        )
+        assert unitary_group_volume(d) == pytest.approx(spheres, rel=1e-13)
+        assert unitary_group_volume(d) == pytest.approx(closed_form, rel=1e-13)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_complex_entropy_is_half_log_gram_determinant_of_the_unitary_orbit(
+    dim, depth
+):
+    from geomstats_dln import entropy
+    from geomstats_dln.orbit_entropy import log_unitary_group_volume
+
+    rng = np.random.default_rng(50 + 10 * dim + depth)
+    point = _complex_gaussian(rng, (dim, dim))
+    layers = _balanced_layers(point, depth, rng)
+    expected = (depth - 1) * log_unitary_group_volume(dim) + 0.5 * (
+        _unitary_orbit_log_gram(layers)
+    )
+    value = float(entropy(point, depth))
+    assert value == pytest.approx(expected, rel=1e-10, abs=1e-10)
+    # the real case embedded: a real point as complex has the unitary entropy,
+    # not the orthogonal one (the orbit is larger), and the real one is unchanged
+    real_point = point.real
+    real_layers = _balanced_layers(real_point + 0j, depth, rng)
+    expected_real_as_complex = (depth - 1) * log_unitary_group_volume(dim) + 0.5 * (
+        _unitary_orbit_log_gram(real_layers)
+    )
+    assert float(entropy(real_point + 0j, depth)) == pytest.approx(
+        expected_real_as_complex, rel=1e-10
+    )
+
+
+def test_complex_entropy_gradient_against_finite_differences():
+    from geomstats_dln import entropy, entropy_gradient, entropy_riemannian_gradient
+
+    rng = np.random.default_rng(60)
+    point = _well_conditioned(rng, 3, 3)
+    direction = _complex_gaussian(rng, (3, 3))
+    for depth in (2, 3, math.inf):
+        gradient = entropy_gradient(point, depth)
+        step = 1e-6
+        difference = (
+            entropy(point + step * direction, depth)
+            - entropy(point - step * direction, depth)
+        ) / (2 * step)
+        # dS[Z] = Re tr(grad^* Z)
+        assert np.real(np.vdot(gradient, direction)) == pytest.approx(
+            difference, rel=1e-7
+        )
+        metric = EndToEndMatrices(3, depth=depth, field="complex").metric
+        np.testing.assert_allclose(
+            entropy_riemannian_gradient(point, depth),
+            metric.operator(gradient, point),
+            atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (2, 3), (3, 2)])
+def test_complex_volume_density_is_sqrt_det_of_the_dense_metric(shape):
+    from geomstats_dln import log_volume_density, volume_density
+
+    rng = np.random.default_rng(61)
+    point = _well_conditioned(rng, *shape)
+    dense = _submersion_operator(_balanced_layers(point, 3, rng))
+    expected = -0.5 * np.linalg.slogdet(dense)[1]
+    assert float(log_volume_density(point, 3)) == pytest.approx(expected, rel=1e-10)
+    assert float(volume_density(point, 3)) == pytest.approx(
+        math.exp(expected), rel=1e-9
+    )
