@@ -16,6 +16,13 @@ Vector fields on parameter points ``W`` [..., N, d, d] (``W[k-1] = W_k``) for
 - :func:`regularized_langevin` -- Euler-Maruyama for
   ``dW = -(grad L + kappa W) dt + sqrt(2/beta) dB`` (4.2)-(4.4).
 
+Over F = C (complex states; balancedness §1.1, §2, Thms 1, 2, 10 are stated
+over C) the fields are the same with conjugate transposes: the L2 and
+Kirwan-Ness flows take complex parameters and keep them complex.
+:func:`integrate` takes real states, so complex ones are integrated by
+:func:`integrate_complex` (the state as its real and imaginary parts, which is
+the real vector space ``C^n = R^{2n}`` with the inner product ``Re tr``).
+
 Conventions checked numerically in ``tests/test_fibers.py``: the Kirwan-Ness
 field is ``-w_{2G}``, minus the Euclidean gradient of ``1/2 |G|^2``, which is
 already tangent to ``F_X`` (so it *is* the fiber gradient, factor 1); along it
@@ -29,9 +36,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomstats_dln._validation import as_parameters, check_parameters, check_seed
+from geomstats_dln._validation import (
+    as_field_array,
+    as_parameters,
+    check_parameters,
+    check_seed,
+)
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
-from geomstats_dln.dynamics.integrators import Trajectory, _evaluate_observables
+from geomstats_dln.dynamics.integrators import (
+    Trajectory,
+    _evaluate_observables,
+    integrate,
+)
 from geomstats_dln.dynamics.observables import moment_norm
 from geomstats_dln.fibers import (
     DEFAULT_TOL,
@@ -40,9 +56,10 @@ from geomstats_dln.fibers import (
     _check_solver_options,
     fiber_projection,
 )
-from geomstats_dln.parameters import end_to_end, lifted_gradient
+from geomstats_dln.parameters import end_to_end, lifted_gradient, moments
 
 __all__ = [
+    "integrate_complex",
     "kirwan_ness_field",
     "l2_regularizing_field",
     "regularized_langevin",
@@ -52,21 +69,97 @@ __all__ = [
 
 
 def _as_parameters(state):
-    state = np.asarray(state, dtype=float)
+    # real or complex by the dtype (F = R or C)
+    state = np.asarray(as_field_array(state, "state"))
     check_parameters(state)
     return state
 
 
 def _squared_norm(parameters):
-    return np.sum(np.asarray(parameters, dtype=float) ** 2, axis=(-3, -2, -1))
+    parameters = _as_parameters(parameters)
+    if np.iscomplexobj(parameters):
+        return np.sum(np.abs(parameters) ** 2, axis=(-3, -2, -1))
+    return np.sum(parameters**2, axis=(-3, -2, -1))
+
+
+def _moment_norm(parameters):
+    """``|G|`` over R (``observables.moment_norm``) or C (Hermitian ``G``)."""
+    parameters = _as_parameters(parameters)
+    if not np.iscomplexobj(parameters):
+        return moment_norm(parameters)
+    if parameters.shape[-3] == 1:
+        return np.zeros(parameters.shape[:-3])
+    gram = np.asarray(moments(parameters))
+    return np.sqrt(np.sum(np.abs(gram) ** 2, axis=(-3, -2, -1)))
 
 
 def _fiber_observables():
     return {
-        "moment_norm": moment_norm,
-        "end_to_end": lambda w: np.asarray(end_to_end(np.asarray(w, dtype=float))),
+        "moment_norm": _moment_norm,
+        "end_to_end": lambda w: np.asarray(end_to_end(_as_parameters(w))),
         "frobenius_norm_squared": _squared_norm,
     }
+
+
+def integrate_complex(vector_field, initial_state, t_final: float, **options):
+    r""":func:`~geomstats_dln.dynamics.integrate` for complex states.
+
+    The state ``W`` in ``C^n`` is integrated as ``(Re W, Im W)`` in ``R^{2n}``
+    (the same vector space, with the inner product ``Re tr(A^* B)``), the
+    velocity split the same way; the vector field and its observables see the
+    complex state. Real initial states are passed to ``integrate`` unchanged.
+
+    Parameters
+    ----------
+    vector_field : callable
+        ``W -> W'`` on complex states, e.g. :func:`l2_regularizing_field` or
+        :func:`kirwan_ness_field`.
+    initial_state : array-like
+        Complex (or real) state.
+    t_final : float
+    **options
+        Passed to ``integrate`` (``rtol``, ``n_steps``, ``method``, ``atol``,
+        ``t_eval``, ``observables``, ...).
+
+    Returns
+    -------
+    trajectory : Trajectory
+        With complex ``states``; observables evaluated on them.
+    """
+    state = np.asarray(as_field_array(initial_state, "initial_state"))
+    if not np.iscomplexobj(state):
+        return integrate(vector_field, state, t_final, **options)
+    shape = state.shape
+
+    def to_complex(pair):
+        pair = np.asarray(pair)
+        return pair[0] + 1j * pair[1]
+
+    def velocity(pair):
+        value = np.asarray(vector_field(to_complex(pair)))
+        if value.shape != shape:
+            raise ValueError(
+                f"the vector field returned shape {value.shape} for a state of "
+                f"shape {shape}"
+            )
+        return np.stack([value.real, value.imag])
+
+    extra = dict(options.pop("observables", None) or {})
+    record_defaults = options.pop("record_defaults", True)
+    chosen = dict(getattr(vector_field, "observables", {})) if record_defaults else {}
+    chosen.update(extra)
+    observables = {
+        name: (lambda observable: lambda pair: observable(to_complex(pair)))(function)
+        for name, function in chosen.items()
+    }
+    realified = VectorField(velocity, observables, getattr(vector_field, "name", None))
+    trajectory = integrate(
+        realified, np.stack([state.real, state.imag]), t_final, **options
+    )
+    states = trajectory.states[:, 0] + 1j * trajectory.states[:, 1]
+    return Trajectory(
+        trajectory.times, states, trajectory.observables, dict(trajectory.info)
+    )
 
 
 def _check_kappa(kappa):
@@ -228,7 +321,7 @@ def regularized_training_field(
 
     observables = {
         "loss": lambda w: loss.value(end_to_end(np.asarray(w, dtype=float))),
-        "moment_norm": moment_norm,
+        "moment_norm": _moment_norm,
         "frobenius_norm_squared": _squared_norm,
         "regularizing_norm": lambda w: split_norms(w)[0],
         "learning_norm": lambda w: split_norms(w)[1],
