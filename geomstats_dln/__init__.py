@@ -50,11 +50,13 @@ from geomstats_dln.balanced import (  # noqa: E402
     horizontal_projection,
     moment_differential,
     orbit_basis,
+    random_gauges,
     to_tangent,
     vertical_projection,
 )
 from geomstats_dln.bures_wasserstein import DLNBuresWassersteinMetric  # noqa: E402
 from geomstats_dln.dynamics import Trajectory, integrate  # noqa: E402
+from geomstats_dln.dynamics.regularizing import integrate_complex  # noqa: E402
 from geomstats_dln.end_to_end import (  # noqa: E402
     DLNMetric,
     EndToEndMatrices,
@@ -152,6 +154,7 @@ __all__ = [
     "horizontal_lift",
     "horizontal_projection",
     "integrate",
+    "integrate_complex",
     "lifted_gradient",
     "log_volume_density",
     "losses",
@@ -161,6 +164,7 @@ __all__ = [
     "optimization",
     "orbit_basis",
     "orthogonal_group_volume",
+    "random_gauges",
     "solve_fiber_operator",
     "to_tangent",
     "vertical_projection",
