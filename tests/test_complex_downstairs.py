@@ -476,3 +476,63 @@ def test_complex_volume_density_is_sqrt_det_of_the_dense_metric(shape):
     assert float(volume_density(point, 3)) == pytest.approx(
         math.exp(expected), rel=1e-9
     )
+
+
+# ---------------------------------------- Dyson Brownian motion, beta = 2
+def test_hermitian_dyson_from_zero_has_gue_moments():
+    """From ``M(0) = 0``, ``beta = 2``: ``M(t)`` is GUE with ``E|M_ij|^2 = t``, so
+    ``E tr M^2 = n^2 t`` and ``E tr M^4 = (2 n^3 + n) t^2`` (Wigner's genus
+    expansion); the sample means agree within 4 standard errors."""
+    from geomstats_dln.dynamics import dyson_brownian_motion
+
+    n, t_final, n_paths = 3, 0.7, 4000
+    eigenvalues = dyson_brownian_motion(
+        np.zeros(n), 2.0, t_final, 4, n_paths=n_paths, seed=70, field="complex"
+    )
+    for power, expected in ((2, n**2 * t_final), (4, (2 * n**3 + n) * t_final**2)):
+        samples = np.sum(eigenvalues**power, axis=-1)
+        error = abs(samples.mean() - expected) / (samples.std() / np.sqrt(n_paths))
+        assert error < 4.0, (power, samples.mean(), expected)
+    # the semicircle's fourth moment 2 differs from the Gaussian 3 (no
+    # repulsion): the real symmetric process with the same variance does not match
+    real = dyson_brownian_motion(np.zeros(n), 2.0, t_final, 4, n_paths=n_paths, seed=71)
+    samples = np.sum(real**4, axis=-1)
+    assert abs(samples.mean() - (2 * n**3 + n) * t_final**2) > 4 * (
+        samples.std() / np.sqrt(n_paths)
+    )
+
+
+def test_hermitian_dyson_gap_is_a_bessel_three_process():
+    """``n = 2``, repulsion 1, ``beta = 2``: the gap ``g`` solves
+    ``dg = 2/g dt + sqrt 2 dW``, so ``r = g / sqrt 2`` is BES(3), the norm of a 3-d
+    Brownian motion: ``r_t^2 / t`` is noncentral chi-square (3 degrees of
+    freedom, noncentrality ``r_0^2 / t``); the centre is ``N(c_0, t / 2)``.
+    Kolmogorov-Smirnov against both, for the matrix process and the eigenvalue
+    SDE; the real symmetric process (repulsion 1/2, BES(2)) is rejected."""
+    from scipy import stats
+
+    from geomstats_dln.dynamics import dyson_brownian_motion, dyson_eigenvalue_sde
+
+    initial, t_final, n_paths = np.array([-0.4, 0.6]), 0.5, 2000
+    radius = (initial[1] - initial[0]) / np.sqrt(2.0)
+    law = stats.ncx2(3, radius**2 / t_final).cdf
+    centre = stats.norm(initial.mean(), np.sqrt(t_final / 2)).cdf
+    matrices = dyson_brownian_motion(
+        initial, 2.0, t_final, 5, n_paths=n_paths, seed=72, field="complex"
+    )
+    walk = dyson_eigenvalue_sde(initial, 2.0, t_final, 1000, n_paths=n_paths, seed=73)
+    for eigenvalues in (matrices, walk):
+        gap_squared = (eigenvalues[:, 1] - eigenvalues[:, 0]) ** 2 / 2 / t_final
+        assert stats.kstest(gap_squared, law).pvalue > 1e-3
+        assert stats.kstest(eigenvalues.mean(axis=-1), centre).pvalue > 1e-3
+    real = dyson_brownian_motion(initial, 2.0, t_final, 5, n_paths=n_paths, seed=74)
+    gap_squared = (real[:, 1] - real[:, 0]) ** 2 / 2 / t_final
+    assert stats.kstest(gap_squared, law).pvalue < 1e-6
+
+
+def test_dyson_refuses_complex_eigenvalues():
+    from geomstats_dln.dynamics import dyson_brownian_motion, dyson_eigenvalue_sde
+
+    for function in (dyson_brownian_motion, dyson_eigenvalue_sde):
+        with pytest.raises(TypeError, match=rf"{function.__name__}.*complex128"):
+            function(np.array([0.0, 1j]), 2.0, 0.1, 2)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics._sde import (
     _check_choice,
     _check_count,
@@ -59,7 +60,9 @@ def sphere_brownian_motion(
     t_final = _check_positive(t_final, "t_final")
     n_steps = _check_count(n_steps, "n_steps")
     n_paths = _check_count(n_paths, "n_paths")
-    initial_point = np.asarray(initial_point, dtype=float)
+    initial_point = as_float_array(
+        initial_point, "initial_point", "sphere_brownian_motion"
+    )
     if initial_point.ndim != 1 or not np.all(np.isfinite(initial_point)):
         raise ValueError("initial_point must be a finite vector of shape [n]")
     radius = float(np.linalg.norm(initial_point))
@@ -125,6 +128,15 @@ def dyson_brownian_motion(
     and ``E|dH_ij|^2 = dt / 2`` off the diagonal of a real symmetric Brownian
     motion, ``dt`` for a Hermitian one (checked by simulation in the tests).
 
+    Hermitian matrices with ``beta = 2`` and ``gamma = 1`` (repulsion 1, survey
+    (11.1)): then ``dM = dH`` and ``M(t) = M(0) + H(t)`` is exactly a GUE
+    matrix of variance ``t`` about ``M(0)`` (the Euler steps add unitarily
+    invariant Gaussian increments: no discretization error), whose eigenvalue
+    density from ``M(0) = 0`` is ``prod_{i<j} |l_i - l_j|^2 exp(-|l|^2 / 2t)``;
+    for ``n = 2`` the gap ``g`` makes ``g / sqrt 2`` a Bessel process of
+    dimension 3 (tested against both laws). The eigenvalues are real:
+    complex ``initial_eigenvalues`` raise ``TypeError``.
+
     Returns
     -------
     eigenvalues : ndarray, shape=[n_paths, n]
@@ -136,7 +148,9 @@ def dyson_brownian_motion(
     n_steps = _check_count(n_steps, "n_steps")
     n_paths = _check_count(n_paths, "n_paths")
     orbit_noise = _check_strength(orbit_noise, "orbit_noise")
-    initial = np.asarray(initial_eigenvalues, dtype=float)
+    initial = as_float_array(
+        initial_eigenvalues, "initial_eigenvalues", "dyson_brownian_motion"
+    )
     if initial.ndim != 1:
         raise ValueError("initial_eigenvalues must be a vector [n]")
     n = initial.size
@@ -184,7 +198,11 @@ def dyson_eigenvalue_sde(
     t_final = _check_positive(t_final, "t_final")
     n_steps = _check_count(n_steps, "n_steps")
     n_paths = _check_count(n_paths, "n_paths")
-    initial = np.sort(np.asarray(initial_eigenvalues, dtype=float))
+    initial = np.sort(
+        as_float_array(
+            initial_eigenvalues, "initial_eigenvalues", "dyson_eigenvalue_sde"
+        )
+    )
     rng = _rng(seed)
     dt = t_final / n_steps
     scale = _noise_scale(beta, dt)
