@@ -506,3 +506,48 @@ def test_bad_input_is_refused():
         # rank one but not balanced: G_1 = 3 (4 - 1) ones
         unbalanced = np.ones((3, 3, 3)) * np.array([2.0, 1.0, 1.0])[:, None, None]
         manifold.horizontal_lift(np.ones((3, 3)), unbalanced)
+
+
+@pytest.mark.parametrize("n, m, r", [(4, 3, 2), (5, 5, 3), (3, 2, 1)])
+@pytest.mark.parametrize("depth", [1, 2, 3, 5])
+def test_hamiltonian_force_is_the_derivative_of_h_along_m_r(n, m, r, depth):
+    """<dH/dX, Z> = d/dt H(proj(X + tZ), P) by central differences, for a momentum
+    with a normal block, at distinct and at equal singular values."""
+    rng = np.random.default_rng(n + 10 * m + 100 * r + depth)
+    space = FixedRankEndToEndMatrices(n, m, rank=r, depth=depth)
+    metric = space.metric
+    momentum = rng.normal(size=(n, m))
+    for point in (_rank_r(rng, n, m, r), _rank_r(rng, n, m, r, spread=False)):
+        velocity, force = metric.hamiltonian_vector_field(point, momentum)
+        np.testing.assert_allclose(
+            velocity, metric.operator(momentum, point), atol=1e-12
+        )
+        for _ in range(2):
+            direction = space.to_tangent(rng.normal(size=(n, m)), point)
+            step = 1e-5
+            difference = (
+                metric.hamiltonian(space.projection(point + step * direction), momentum)
+                - metric.hamiltonian(
+                    space.projection(point - step * direction), momentum
+                )
+            ) / (2 * step)
+            np.testing.assert_allclose(
+                -np.sum(force * direction), difference, rtol=1e-6, atol=1e-8
+            )
+
+
+def test_batched_exp_and_log_match_single_calls():
+    rng = np.random.default_rng(12)
+    space = FixedRankEndToEndMatrices(4, 3, rank=2, depth=3)
+    metric = space.metric
+    points = np.stack([_rank_r(rng, 4, 3, 2) for _ in range(3)])
+    vectors = 0.2 * np.stack([space.random_tangent_vec(p) for p in points])
+    ends = np.asarray(metric.exp(vectors, points))
+    assert ends.shape == (3, 4, 3)
+    for end, vector, point in zip(ends, vectors, points, strict=True):
+        np.testing.assert_allclose(end, metric.exp(vector, point), atol=1e-9)
+    np.testing.assert_allclose(metric.log(ends, points), vectors, atol=1e-7)
+    path = metric.geodesic_points(vectors, points, [0.0, 0.5, 1.0])
+    assert path.shape == (3, 3, 4, 3)
+    np.testing.assert_allclose(path[:, -1], ends, atol=1e-9)
+    np.testing.assert_allclose(path[:, 0], points, atol=1e-14)
