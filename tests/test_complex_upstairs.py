@@ -16,7 +16,7 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
-from geomstats_dln import EndToEndMatrices
+from geomstats_dln import EndToEndMatrices, QuadraticLoss
 from geomstats_dln.balanced import (
     BalancedManifold,
     balanced_exp,
@@ -36,11 +36,13 @@ from geomstats_dln.dynamics.regularizing import (
     kirwan_ness_field,
     l2_regularizing_field,
     regularized_langevin,
+    regularized_training_field,
 )
 from geomstats_dln.fibers import (
     Fiber,
     FrobeniusRegularizer,
     MomentRegularizer,
+    SchattenRegularizer,
     fiber_adjoint,
     fiber_operator,
     fiber_projection,
@@ -385,6 +387,14 @@ def test_fiber_of_a_complex_matrix():
     tangent = fiber.random_tangent_vec(point)
     assert fiber.is_tangent(tangent, point)
     assert not fiber.is_tangent(complex_gaussian(rng, DEPTH, DIM, DIM), point)
+    # the fiber gradient of 1/2 |W|^2 is the projection of W (Lemma 5 over C)
+    jacobian = dense_jacobian(product, point)
+    kernel = np.eye(jacobian.shape[1]) - projector(jacobian.T)
+    np.testing.assert_allclose(
+        realify(fiber.riemannian_gradient(point, point)),
+        kernel @ realify(point),
+        atol=1e-7,
+    )
     s = np.linalg.svd(matrix, compute_uv=False)
     assert fiber.minimum_squared_norm == pytest.approx(
         DEPTH * np.sum(s ** (2 / DEPTH)), rel=1e-13
@@ -394,7 +404,8 @@ def test_fiber_of_a_complex_matrix():
 def test_regularizer_gradients_against_finite_differences():
     rng = np.random.default_rng(8)
     layers = complex_gaussian(rng, DEPTH, DIM, DIM)
-    for regularizer in (FrobeniusRegularizer(), MomentRegularizer()):
+    regularizers = (FrobeniusRegularizer(), MomentRegularizer(), SchattenRegularizer(3))
+    for regularizer in regularizers:
         numeric = dense_jacobian(
             lambda w, r=regularizer: np.array([r.value(w)]), layers
         )[0]  # the real row: the gradient for Re tr
@@ -531,6 +542,20 @@ def test_tangent_spaces_and_projections_over_c():
     manifold = BalancedManifold(DIM, DEPTH, field="complex")
     assert manifold.is_tangent(tangent_vec, layers)
     assert not manifold.is_tangent(vector, layers)
+    manifold.equip_with_quotient()
+    bundle = manifold.fiber_bundle
+    vertical_vec = vertical_projection(tangent_vec, layers)
+    horizontal_vec = horizontal_projection(vector, layers)
+    assert bundle.is_vertical(vertical_vec, layers)
+    assert not bundle.is_vertical(horizontal_vec, layers)
+    assert bundle.is_horizontal(horizontal_vec, layers)
+    assert not bundle.is_horizontal(vertical_vec, layers)
+    # the projection onto M keeps X and lands on M
+    near_identity = np.eye(DIM) + 0.2 * complex_gaussian(rng, DEPTH - 1, DIM, DIM)
+    moved = gl_action(near_identity, layers)
+    projected = manifold.projection(moved)
+    np.testing.assert_allclose(product(projected), product(layers), atol=1e-12)
+    assert manifold.belongs(projected)
 
 
 def test_riemannian_submersion_onto_complex_end_to_end_matrices():
@@ -565,3 +590,6 @@ def test_real_only_geometry_refuses_complex():
         BalancedManifold(DIM, DEPTH, field="complex").metric.exp(layers, layers)
     with pytest.raises(TypeError, match="complex"):
         regularized_langevin(None, 1.0, 1.0, layers, 1.0, 2)
+    # the losses are real functions: regularized training stays over R
+    with pytest.raises(TypeError, match="regularized_training_field.*complex"):
+        regularized_training_field(QuadraticLoss(np.eye(DIM)), 0.5)(layers)

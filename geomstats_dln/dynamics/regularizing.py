@@ -38,6 +38,7 @@ import numpy as np
 
 from geomstats_dln._validation import (
     as_field_array,
+    as_float_array,
     as_parameters,
     check_parameters,
     check_seed,
@@ -71,6 +72,15 @@ __all__ = [
 def _as_parameters(state):
     # real or complex by the dtype (F = R or C)
     state = np.asarray(as_field_array(state, "state"))
+    check_parameters(state)
+    return state
+
+
+def _as_real_parameters(state, function):
+    """Real parameters: the losses of ``geomstats_dln.losses`` are real
+    functions, so regularized training stays over R (``TypeError`` on complex
+    states rather than a silent cast)."""
+    state = np.asarray(as_float_array(state, "parameters", function))
     check_parameters(state)
     return state
 
@@ -269,7 +279,7 @@ def regularized_training_split(
     """
     _check_loss(loss)
     kappa = _check_kappa(kappa)
-    parameters = _as_parameters(parameters)
+    parameters = _as_real_parameters(parameters, "regularized_training_split")
     gradient = np.asarray(
         lifted_gradient(loss.gradient(end_to_end(parameters)), parameters)
     )
@@ -309,7 +319,7 @@ def regularized_training_field(
     _check_method(method, solver, tol, None)
 
     def velocity(parameters):
-        parameters = _as_parameters(parameters)
+        parameters = _as_real_parameters(parameters, "regularized_training_field")
         gradient = lifted_gradient(loss.gradient(end_to_end(parameters)), parameters)
         return -np.asarray(gradient) - kappa * parameters
 
@@ -320,7 +330,9 @@ def regularized_training_field(
         return np.sqrt(_squared_norm(regularizing)), np.sqrt(_squared_norm(learning))
 
     observables = {
-        "loss": lambda w: loss.value(end_to_end(np.asarray(w, dtype=float))),
+        "loss": lambda w: loss.value(
+            end_to_end(_as_real_parameters(w, "regularized_training_field"))
+        ),
         "moment_norm": _moment_norm,
         "frobenius_norm_squared": _squared_norm,
         "regularizing_norm": lambda w: split_norms(w)[0],
