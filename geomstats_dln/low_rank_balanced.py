@@ -41,13 +41,19 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.integrate import solve_ivp
 
+import geomstats.backend as gs
 from geomstats.geometry.manifold import Manifold
 
+from geomstats_dln._spectral import single_threaded_blas
+from geomstats_dln.end_to_end import GeodesicError
 from geomstats_dln.low_rank import (
     FixedRankEndToEndMatrices,
+    _numpy_frame,
     apply_rank_operator,
     low_rank_frame,
+    rank_hamiltonian_gradient,
     tangent_components,
     tangent_matrix,
 )
@@ -120,20 +126,78 @@ def low_rank_center(end_to_end_matrix, depth: int, rank: int) -> np.ndarray:
 class LowRankBalancedMetric(FrobeniusMetric):
     """Frobenius metric induced on the balanced manifold of rank ``r``.
 
-    Inner products are those of parameter space; geodesics of the leaf are not
-    implemented (``exp``/``log`` raise ``NotImplementedError``).
+    Inner products are those of parameter space. ``exp`` is the horizontal
+    geodesic (:meth:`LowRankBalancedManifold.horizontal_geodesic`) for horizontal
+    tangent vectors; geodesics in other directions and ``log`` are not
+    implemented (``NotImplementedError``).
     """
 
     def exp(self, tangent_vec, base_point):
-        raise NotImplementedError(
-            "geodesics of the rank-r balanced manifold are not implemented; "
-            "horizontal geodesics project to FixedRankDLNMetric.exp downstairs"
-        )
+        """Geodesic end point for a horizontal ``tangent_vec`` [..., N, d, d].
+
+        A horizontal geodesic of the total space lifts the ``(M_r, g^N)``
+        geodesic of ``dphi(tangent_vec)`` (the submersion is Riemannian).
+        """
+        space = self._space
+        vector = _as_parameters(tangent_vec, space.depth, space.width, "tangent_vec")
+        point = _as_parameters(base_point, space.depth, space.width, "base_point")
+        vector, point = np.broadcast_arrays(vector, point)
+        vertical = np.asarray(space.vertical_projection(vector, point))
+        size = np.maximum(1.0, _norm(vector))
+        if np.any(_norm(vertical) > 1e-8 * size):
+            raise NotImplementedError(
+                "geodesics of the rank-r balanced manifold are implemented for "
+                "horizontal tangent vectors only (the horizontal lift of a "
+                "FixedRankDLNMetric geodesic); this one has a vertical part"
+            )
+        downstairs = np.asarray(differential(vector, point))
+
+        def end(matrix, layers):
+            return space.horizontal_geodesic(matrix, layers, [0.0, 1.0])[-1]
+
+        return gs.array(_per_point(end, (downstairs, 2), (point, 3)))
 
     def log(self, point, base_point):
         raise NotImplementedError(
             "the logarithm of the rank-r balanced manifold is not implemented"
         )
+
+
+def _as_parameters(parameters, depth, width, name="parameters"):
+    parameters = np.asarray(parameters, dtype=float)
+    if parameters.shape[-3:] != (depth, width, width):
+        raise ValueError(
+            f"{name} must have shape [..., {depth}, {width}, {width}], "
+            f"got {parameters.shape}"
+        )
+    if not np.all(np.isfinite(parameters)):
+        raise ValueError(f"{name} has non-finite entries")
+    return parameters
+
+
+def _norm(parameters):
+    """Frobenius norm of ``[..., N, d, d]`` arrays."""
+    return np.sqrt(np.sum(np.asarray(parameters) ** 2, axis=(-3, -2, -1)))
+
+
+def _per_point(function, *arguments):
+    """``function`` over the broadcast batch of ``(array, point_ndim)`` pairs."""
+    arrays = [np.asarray(array) for array, _ in arguments]
+    batch = np.broadcast_shapes(
+        *(
+            a.shape[: a.ndim - ndim]
+            for a, (_, ndim) in zip(arrays, arguments, strict=True)
+        )
+    )
+    flat = [
+        np.broadcast_to(a, batch + a.shape[a.ndim - ndim :]).reshape(
+            (-1,) + a.shape[a.ndim - ndim :]
+        )
+        for a, (_, ndim) in zip(arrays, arguments, strict=True)
+    ]
+    results = [function(*items) for items in zip(*flat, strict=True)]
+    results = np.asarray(results)
+    return results.reshape(batch + results.shape[1:])
 
 
 class LowRankBalancedManifold(Manifold):
@@ -183,10 +247,20 @@ class LowRankBalancedManifold(Manifold):
         """:func:`low_rank_center` of a rank-r matrix."""
         return low_rank_center(end_to_end_matrix, self.depth, self.rank)
 
-    def belongs(self, point: ArrayLike, atol: float = 1e-8) -> bool:
-        """``|G| <= atol |W|^2`` and ``phi(W)`` of rank ``r`` (relative ``atol``)."""
+    def belongs(self, point: ArrayLike, atol: float = 1e-8) -> ArrayLike:
+        """``|G| <= atol |W|^2`` and ``phi(W)`` of rank ``r`` (relative ``atol``).
+
+        Returns
+        -------
+        belongs : array-like, shape=[...]
+        """
         point = np.asarray(point, dtype=float)
-        if point.shape[-3:] != self.shape or not np.all(np.isfinite(point)):
+        if point.ndim < 3 or point.shape[-3:] != self.shape:
+            return gs.zeros(point.shape[:-3], dtype=bool) if point.ndim > 3 else False
+        return gs.array(_per_point(lambda w: self._belongs_single(w, atol), (point, 3)))
+
+    def _belongs_single(self, point, atol):
+        if not np.all(np.isfinite(point)):
             return False
         gram = np.asarray(moments(point))
         if np.sqrt(np.sum(gram**2)) > atol * np.sum(point**2):
@@ -206,7 +280,7 @@ class LowRankBalancedManifold(Manifold):
 
     def _check(self, point):
         point = _as_single_parameters(point, self.depth, self.width)
-        if not self.belongs(point, atol=1e-6):
+        if not self._belongs_single(point, atol=1e-6):
             raise ValueError(
                 "point is not on the balanced manifold of rank "
                 f"{self.rank} (|G| or the rank of phi(W) is off)"
@@ -247,8 +321,12 @@ class LowRankBalancedManifold(Manifold):
     def horizontal_lift(self, tangent_vec, point) -> np.ndarray:
         """``h_k = above_k^T A_{N,X}^{-1}(Z) below_k^T`` at rank ``r`` (see module).
 
-        ``Z`` is projected onto ``T_X M_r`` first.
+        ``Z`` [..., d, d] is projected onto ``T_X M_r`` first; ``point``
+        [..., N, d, d].
         """
+        return _per_point(self._horizontal_lift_single, (tangent_vec, 2), (point, 3))
+
+    def _horizontal_lift_single(self, tangent_vec, point):
         point = self._check(point)
         matrix = np.asarray(end_to_end(point))
         frame = low_rank_frame(matrix, self.rank, self.depth)
@@ -267,26 +345,120 @@ class LowRankBalancedManifold(Manifold):
         ``Y in T_X M_r``; ``L^* L = A_{N,X}`` there, so the least-squares ``Y``
         solves ``A(Y) = P_T dphi(V)``.
         """
-        point = self._check(point)
-        vector = _as_single_parameters(vector, self.depth, self.width)
+        vector = _as_parameters(vector, self.depth, self.width, "vector")
         return self.horizontal_lift(np.asarray(differential(vector, point)), point)
 
     def vertical_projection(self, vector, point) -> np.ndarray:
         """Orthogonal projection onto the vertical space (dense basis)."""
-        basis = self.vertical_basis(point)
-        vector = _as_single_parameters(vector, self.depth, self.width)
-        return np.tensordot(np.tensordot(basis, vector, 3), basis, 1)
+        vector = _as_parameters(vector, self.depth, self.width, "vector")
+
+        def project(v, w):
+            basis = self.vertical_basis(w)
+            return np.tensordot(np.tensordot(basis, v, 3), basis, 1)
+
+        return _per_point(project, (vector, 3), (point, 3))
 
     def to_tangent(self, vector, base_point) -> np.ndarray:
-        """Orthogonal projection onto ``T_W = V_W (+) H_W``."""
+        """Orthogonal projection onto ``T_W = V_W (+) H_W``, ``[..., N, d, d]``."""
         return self.vertical_projection(
             vector, base_point
         ) + self.horizontal_projection(vector, base_point)
 
-    def is_tangent(self, vector, base_point, atol: float = 1e-8) -> bool:
-        vector = _as_single_parameters(vector, self.depth, self.width)
+    def is_tangent(self, vector, base_point, atol: float = 1e-8) -> ArrayLike:
+        """``|V - P_T V| <= atol max(1, |V|)``; shape ``[...]``."""
+        vector = _as_parameters(vector, self.depth, self.width, "vector")
         residual = vector - self.to_tangent(vector, base_point)
-        return bool(np.linalg.norm(residual) <= atol * max(1.0, np.linalg.norm(vector)))
+        norms = _norm(vector)
+        return gs.array(_norm(residual) <= atol * np.maximum(1.0, norms))
+
+    # ------------------------------------------------------------- geodesics
+    def horizontal_geodesic(self, tangent_vec, base_point, times) -> np.ndarray:
+        r"""Horizontal geodesic ``W(t)`` through ``W`` lifting ``exp_X(t Z)``.
+
+        Along the ``(M_r, g^N)`` geodesic with momentum ``P(t)`` (``X' = A_X(P)``,
+        ``P' = -dH/dX``, :class:`~geomstats_dln.low_rank.FixedRankDLNMetric`) the
+        horizontal lift of ``X'`` is ``W_k' = above_k^T P below_k^T`` (the lift
+        with ``A^{-1}(X') = P``; the normal block of ``P`` does not enter for
+        ``N >= 2``). It keeps ``G(W) = 0`` and rank ``r``, ``phi(W(t)) = X(t)``,
+        and since ``phi`` is a Riemannian submersion it is a geodesic of the
+        balanced manifold of rank ``r`` with speed ``|W'| = g^N(Z, Z)^{1/2}``.
+        ``(W, P)`` is integrated with DOP853 (the base metric's ``rtol``); a
+        further singular value reaching 0 raises
+        :class:`~geomstats_dln.GeodesicError`. Single points.
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[d, d]
+            ``Z``, projected onto ``T_X M_r``.
+        base_point : array-like, shape=[N, d, d]
+        times : array-like, shape=[T]
+            Nonnegative, nondecreasing.
+
+        Returns
+        -------
+        path : ndarray, shape=[T, N, d, d]
+        """
+        point = self._check(base_point)
+        times = np.asarray(times, dtype=float)
+        if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
+            raise ValueError(
+                "times must be a 1-D array of nonnegative nondecreasing values"
+            )
+        matrix = np.asarray(end_to_end(point))
+        vector = np.asarray(tangent_vec, dtype=float)
+        if vector.shape != matrix.shape or not np.all(np.isfinite(vector)):
+            raise ValueError(
+                f"tangent_vec must be one finite {matrix.shape} matrix, "
+                f"got shape {vector.shape}"
+            )
+        metric = self.base.metric
+        frame = low_rank_frame(matrix, self.rank, self.depth)
+        momentum = np.asarray(
+            tangent_matrix(
+                frame,
+                apply_rank_operator(frame, tangent_components(frame, vector), -1.0),
+            )
+        )
+        size, r = point.size, self.rank
+
+        def field(_, state):
+            layers = state[:size].reshape(point.shape)
+            p = state[size:].reshape(matrix.shape)
+            x = np.asarray(end_to_end(layers))
+            _, force = rank_hamiltonian_gradient(_numpy_frame(x, r, self.depth), p)
+            return np.concatenate(
+                [np.asarray(lifted_gradient(p, layers)).ravel(), -force.ravel()]
+            )
+
+        def boundary(_, state):
+            x = np.asarray(end_to_end(state[:size].reshape(point.shape)))
+            s = np.linalg.svd(x, compute_uv=False)
+            return s[r - 1] / s[0] - metric.boundary_rtol
+
+        boundary.terminal = True
+        boundary.direction = -1
+        unique, index = np.unique(times, return_inverse=True)
+        if unique[-1] == 0.0:
+            return np.broadcast_to(point, (len(times),) + point.shape).copy()
+        with single_threaded_blas():
+            solution = solve_ivp(
+                field,
+                (0.0, float(unique[-1])),
+                np.concatenate([point.ravel(), momentum.ravel()]),
+                method="DOP853",
+                t_eval=unique,
+                rtol=metric.rtol,
+                atol=1e-2 * metric.rtol * max(1.0, float(np.max(np.abs(point)))),
+                events=boundary,
+            )
+        if solution.status == 1:
+            raise GeodesicError(
+                "the horizontal geodesic reaches phi(W) of rank below "
+                f"{r} at t = {float(solution.t_events[0][0]):.6g}"
+            )
+        if solution.status != 0:
+            raise GeodesicError(f"geodesic integration failed: {solution.message}")
+        return solution.y[:size].T.reshape((len(unique),) + point.shape)[index]
 
     def tangent_basis(self, point) -> np.ndarray:
         """Orthonormal basis of ``T_W``: the vertical basis and the horizontal lifts

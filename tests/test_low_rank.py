@@ -551,3 +551,56 @@ def test_batched_exp_and_log_match_single_calls():
     assert path.shape == (3, 3, 4, 3)
     np.testing.assert_allclose(path[:, -1], ends, atol=1e-9)
     np.testing.assert_allclose(path[:, 0], points, atol=1e-14)
+
+
+@pytest.mark.parametrize("width, depth, rank", [(4, 3, 2), (3, 2, 1), (4, 4, 1)])
+def test_horizontal_geodesic_lifts_the_rank_r_geodesic(width, depth, rank):
+    """The horizontal geodesic upstairs: its end maps to exp on (M_r, g^N), it
+    stays balanced and of rank r, its polygonal length equals |Z|_g, and it is
+    horizontal at every sampled time."""
+    rng = np.random.default_rng(30 + width + depth + rank)
+    manifold = LowRankBalancedManifold(width, depth, rank)
+    point = manifold.random_point()
+    matrix = np.asarray(end_to_end(point))
+    base = manifold.base
+    vector = 0.3 * np.asarray(base.random_tangent_vec(matrix))
+    times = np.linspace(0.0, 1.0, 401)
+    path = manifold.horizontal_geodesic(vector, point, times)
+    np.testing.assert_allclose(
+        end_to_end(path[-1]), base.metric.exp(vector, matrix), atol=1e-8
+    )
+    np.testing.assert_allclose(
+        end_to_end(path[::80]),
+        base.metric.geodesic_points(vector, matrix, times[::80]),
+        atol=1e-8,
+    )
+    assert all(manifold.belongs(layers, atol=1e-8) for layers in path[::40])
+    length = np.sum(np.sqrt(np.sum(np.diff(path, axis=0) ** 2, axis=(-3, -2, -1))))
+    expected = math.sqrt(float(base.metric.squared_norm(vector, matrix)))
+    np.testing.assert_allclose(length, expected, rtol=1e-5)  # polygon: O(dt^2)
+    for k in (100, 300):
+        velocity = (path[k + 1] - path[k - 1]) / (times[k + 1] - times[k - 1])
+        vertical = manifold.vertical_projection(velocity, path[k])
+        assert np.linalg.norm(vertical) < 1e-4 * np.linalg.norm(velocity)
+    # the metric's exp is this geodesic for horizontal vectors only
+    lift = manifold.horizontal_lift(vector, point)
+    np.testing.assert_allclose(manifold.metric.exp(lift, point), path[-1], atol=1e-9)
+    with pytest.raises(NotImplementedError, match="horizontal tangent vectors only"):
+        manifold.metric.exp(
+            manifold.to_tangent(rng.normal(size=point.shape), point), point
+        )
+
+
+def test_balanced_manifold_methods_vectorize():
+    manifold = LowRankBalancedManifold(3, 3, 2)
+    points = manifold.random_point(2)
+    vectors = np.random.default_rng(1).normal(size=points.shape)
+    tangent = manifold.to_tangent(vectors, points)
+    assert tangent.shape == points.shape
+    for k in range(2):
+        np.testing.assert_allclose(
+            tangent[k], manifold.to_tangent(vectors[k], points[k]), atol=1e-12
+        )
+    np.testing.assert_array_equal(manifold.belongs(points), [True, True])
+    np.testing.assert_array_equal(manifold.is_tangent(tangent, points), [True, True])
+    assert not np.any(manifold.is_tangent(vectors, points))
