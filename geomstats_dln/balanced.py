@@ -595,14 +595,14 @@ def _check_field(field, function):
         )
 
 
-def _flat_pairs(first, second, what):
+def _flat_pairs(first, second, what, names=("point", "base_point")):
     """Broadcast two batches of parameters [..., N, d, d]; flat [k, N, d, d].
 
     Real only (the geodesic machinery of ``M``): complex input is a
     ``TypeError``, not a silent cast.
     """
-    first = np.asarray(as_float_array(first, "first argument", what))
-    second = np.asarray(as_float_array(second, "second argument", what))
+    first = np.asarray(as_float_array(first, names[0], what))
+    second = np.asarray(as_float_array(second, names[1], what))
     try:
         batch = np.broadcast_shapes(first.shape[:-3], second.shape[:-3])
     except ValueError as error:
@@ -630,13 +630,15 @@ class BalancedMetric(FrobeniusMetric):
 
     def exp(self, tangent_vec, base_point):
         """Geodesic of ``M`` at time 1 (:func:`balanced_exp`); batched by a loop."""
-        vectors, points, batch = _flat_pairs(tangent_vec, base_point, "exp")
+        vectors, points, batch = _flat_pairs(
+            tangent_vec, base_point, "BalancedMetric.exp", ("tangent_vec", "base_point")
+        )
         ends = [balanced_exp(v, p) for v, p in zip(vectors, points, strict=True)]
         return np.stack(ends).reshape(batch + points.shape[-3:])
 
     def log(self, point, base_point):
         """Logarithm of ``M`` by shooting (:func:`balanced_log`); batched by a loop."""
-        targets, points, batch = _flat_pairs(point, base_point, "log")
+        targets, points, batch = _flat_pairs(point, base_point, "BalancedMetric.log")
         logs = [balanced_log(y, w) for y, w in zip(targets, points, strict=True)]
         return np.stack(logs).reshape(batch + points.shape[-3:])
 
@@ -648,7 +650,10 @@ class BalancedMetric(FrobeniusMetric):
         if end_point is not None:
             initial_tangent_vec = self.log(end_point, initial_point)
         vectors, points, batch = _flat_pairs(
-            initial_tangent_vec, initial_point, "geodesic"
+            initial_tangent_vec,
+            initial_point,
+            "BalancedMetric.geodesic",
+            ("initial_tangent_vec", "initial_point"),
         )
 
         def path(t):
@@ -730,6 +735,13 @@ def horizontal_geodesic_end(tangent_vec, base_point, rtol: float = 1e-11):
 
     from geomstats_dln._spectral import hamiltonian_gradient, lower_index
 
+    # real only: the g^N geodesic equation is integrated over R
+    tangent_vec = np.asarray(
+        as_float_array(tangent_vec, "tangent_vec", "horizontal_geodesic_end")
+    )
+    base_point = np.asarray(
+        as_float_array(base_point, "base_point", "horizontal_geodesic_end")
+    )
     depth = base_point.shape[-3]
     point = np.asarray(end_to_end(base_point))
     momentum = lower_index(point, tangent_vec, depth)
@@ -947,7 +959,7 @@ class BalancedBundle(FiberBundle):
         integration error from the orbit). Hence geomstats' ``QuotientMetric``
         log and dist built on it equal :class:`DLNMetric`'s.
         """
-        points, bases, batch = _flat_pairs(point, base_point, "align")
+        points, bases, batch = _flat_pairs(point, base_point, "BalancedBundle.align")
         depth = self._total_space.depth
         if depth == 1:
             return np.broadcast_to(points, batch + points.shape[-3:]).copy()
