@@ -497,12 +497,14 @@ def _part_interpolation(exp: _Experiment):
         figure = new_figure(figsize=(6.5, 3.8))
         axes = figure.add_subplot()
         n_points = 5 if ctx.quick else 11
-        # one network of each scheme when the component has both
+        # one network of each scheme when the component has both, else two
+        # distinct networks of it (the same one twice made d(a, b) = 0: seed 3)
         index = exp.index
         first = index[exp.schemes[index] == "balanced"]
         second = index[exp.schemes[index] == "gaussian"]
         i = int(first[0]) if len(first) else int(index[0])
-        j = int(second[0]) if len(second) else int(index[1])
+        candidates = second if len(first) and len(second) else index
+        j = int(next(k for k in candidates if k != i))
         try:
             paths = interpolate(
                 exp.ensemble[i],
