@@ -445,6 +445,10 @@ def solve_fiber_operator(
     - ``"auto"`` (default): banded when ``d <= 8`` and ``N - 1 >= d^3``
       (where its ``N d^6`` undercuts CG's ``N^2 d^3``), CG otherwise.
 
+    Over C (complex parameters or right-hand side) ``H`` has conjugate
+    transposes, is C-linear and Hermitian: CG runs with the inner product
+    ``Re tr(A^* B)`` and the banded Cholesky factors the complex Hermitian band.
+
     Convergence criterion: the recursively updated residual ``r`` of each
     system satisfies ``|r|_F <= tol |C|_F`` (relative residual). The number of
     iterations grows with the condition number of ``H``, i.e. with that of
@@ -488,16 +492,12 @@ def solve_fiber_operator(
         )
     if solver not in OPERATOR_SOLVERS:
         raise ValueError(f"solver must be one of {OPERATOR_SOLVERS}, got {solver!r}")
-    complex_field = np.iscomplexobj(parameters) or np.iscomplexobj(rhs)
-    if solver == "banded" and complex_field:
-        raise TypeError(
-            "solve_fiber_operator: solver='banded' stores H as a real band and "
-            f"takes real input only, got dtype {np.result_type(parameters, rhs)}; "
-            "use solver='cg' (or 'auto') over C"
-        )
+    if np.iscomplexobj(parameters) != np.iscomplexobj(rhs):
+        # one field for both: the banded factorization takes the points' dtype
+        parameters, rhs = parameters + 0j, rhs + 0j
     if solver == "auto":
         banded = dim <= BANDED_MAX_WIDTH and depth - 1 >= dim**3
-        solver = "banded" if banded and not complex_field else "cg"
+        solver = "banded" if banded else "cg"
     batch = broadcast_batch(
         (rhs.shape[:-3], parameters.shape[:-3]),
         ("rhs", "parameters"),
@@ -548,7 +548,9 @@ def _banded_operator(parameters):
     Row-major ``vec`` as in :func:`_dense_fiber_operator_matrix`: diagonal
     blocks ``I kron W_k W_k^T + W_{k+1}^T W_{k+1} kron I``, upper blocks
     ``-(W_{k+1}^T kron W_{k+1}^T)`` at ``(k, k+1)``; ``ab[u + i - j, j] =
-    H[i, j]`` for ``i <= j`` with half-width ``u = 2 d^2 - 1``.
+    H[i, j]`` for ``i <= j`` with half-width ``u = 2 d^2 - 1``. Over C, ``H`` is
+    C-linear and Hermitian: diagonal blocks ``I kron (W_k W_k^*)^T +
+    W_{k+1}^* W_{k+1} kron I``, upper blocks ``-(W_{k+1}^* kron W_{k+1}^T)``.
     """
     depth, dim = parameters.shape[-3], parameters.shape[-1]
     size, blocks = dim * dim, depth - 1
@@ -556,13 +558,18 @@ def _banded_operator(parameters):
     lower, upper = parameters[:-1], parameters[1:]
     gram_lower = lower @ _adjoint(lower)  # W_k W_k^T
     gram_upper = _adjoint(upper) @ upper  # W_{k+1}^T W_{k+1}
+    complex_field = np.iscomplexobj(parameters)
+    if complex_field:  # (W_k W_k^*)^T and W_{k+1}^* in the Kronecker factors
+        gram_lower, left_factor = np.conj(gram_lower), np.conj(upper[:-1])
+    else:
+        left_factor = upper[:-1]
     diagonal = np.einsum("ab,kcd->kacbd", eye, gram_lower).reshape(blocks, size, size)
     diagonal += np.einsum("kab,cd->kacbd", gram_upper, eye).reshape(blocks, size, size)
-    coupling = -np.einsum("kba,kdc->kacbd", upper[:-1], upper[:-1]).reshape(
+    coupling = -np.einsum("kba,kdc->kacbd", left_factor, upper[:-1]).reshape(
         blocks - 1, size, size
     )
     width = 2 * size - 1
-    band = np.zeros((width + 1, blocks * size))
+    band = np.zeros((width + 1, blocks * size), diagonal.dtype)
     rows, cols = np.indices((size, size))
     keep = rows <= cols
     offsets = np.arange(blocks)[:, None] * size
@@ -581,7 +588,7 @@ def _banded_solve(parameters, rhs):
     """Solve ``H(b) = C`` by banded Cholesky, one point of the batch at a time."""
     flat_points = parameters.reshape((-1,) + parameters.shape[-3:])
     flat_rhs = rhs.reshape((-1,) + rhs.shape[-3:])
-    solutions = np.empty(flat_rhs.shape)
+    solutions = np.empty(flat_rhs.shape, np.result_type(flat_points, flat_rhs))
     for index, (point, right) in enumerate(zip(flat_points, flat_rhs, strict=True)):
         try:
             solution = scipy.linalg.solveh_banded(

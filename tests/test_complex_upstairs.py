@@ -322,19 +322,7 @@ def test_gl_action_and_fiber_maps_against_definitions():
     np.testing.assert_allclose(
         fiber_adjoint(layers, layers), hermitian_moments(layers), atol=1e-13
     )
-    # H = w^* w as a dense real matrix of the map a -> w_a written out here
-    columns = []
-    for unit in (1.0, 1j):
-        for index in np.ndindex(algebra.shape):
-            a = np.zeros(algebra.shape, dtype=complex)
-            a[index] = unit
-            vec = np.zeros(layers.shape, dtype=complex)
-            for k in range(DEPTH - 1):
-                vec[k] += a[k] @ layers[k]
-                vec[k + 1] -= layers[k + 1] @ a[k]
-            columns.append(realify(vec))
-    orbit = np.stack(columns, axis=1)
-    dense_h = orbit.T @ orbit
+    dense_h = dense_fiber_operator(layers)
     assert np.linalg.eigvalsh(dense_h)[0] > 0  # definite for full-rank X
     np.testing.assert_allclose(
         realify(fiber_operator(algebra, layers)),
@@ -344,11 +332,57 @@ def test_gl_action_and_fiber_maps_against_definitions():
     )
     rhs = complex_gaussian(rng, DEPTH - 1, DIM, DIM)
     expected = complexify(np.linalg.solve(dense_h, realify(rhs)), rhs.shape)
-    np.testing.assert_allclose(
-        solve_fiber_operator(rhs, layers), expected, rtol=1e-9, atol=1e-10
+    for solver in ("cg", "banded"):
+        np.testing.assert_allclose(
+            solve_fiber_operator(rhs, layers, solver=solver),
+            expected,
+            rtol=1e-9,
+            atol=1e-10,
+        )
+
+
+def dense_fiber_operator(layers):
+    """``H = w^* w`` as a dense real matrix: columns ``realify(w_a)`` for ``a``
+    over the real basis ``E_ij``, ``i E_ij`` of ``gl(d; C)^{N-1}``, with
+    ``(w_a)_k = a_k W_k - W_k a_{k-1}`` written out."""
+    depth, dim = layers.shape[0], layers.shape[-1]
+    columns = []
+    for unit in (1.0, 1j):
+        for index in np.ndindex((depth - 1, dim, dim)):
+            a = np.zeros((depth - 1, dim, dim), dtype=complex)
+            a[index] = unit
+            vec = np.zeros(layers.shape, dtype=complex)
+            for k in range(depth - 1):
+                vec[k] += a[k] @ layers[k]
+                vec[k + 1] -= layers[k + 1] @ a[k]
+            columns.append(realify(vec))
+    orbit = np.stack(columns, axis=1)
+    return orbit.T @ orbit
+
+
+def test_banded_fiber_solve_over_c_on_a_deep_chain():
+    """``auto`` picks the complex Hermitian banded Cholesky at N - 1 >= d^3."""
+    rng = np.random.default_rng(15)
+    depth = 12
+    layers = np.eye(DIM) + 0.3 * complex_gaussian(rng, depth, DIM, DIM)
+    rhs = complex_gaussian(rng, depth - 1, DIM, DIM)
+    expected = complexify(
+        np.linalg.solve(dense_fiber_operator(layers), realify(rhs)), rhs.shape
     )
-    with pytest.raises(TypeError, match="banded"):
-        solve_fiber_operator(rhs, layers, solver="banded")
+    solution, info = solve_fiber_operator(rhs, layers, return_info=True)
+    assert info["iterations"] == 0  # the banded route, no iteration
+    np.testing.assert_allclose(solution, expected, rtol=1e-9, atol=1e-10)
+    # a real right-hand side at complex layers is solved over C
+    real_rhs = rhs.real
+    np.testing.assert_allclose(
+        solve_fiber_operator(real_rhs, layers, solver="banded"),
+        complexify(
+            np.linalg.solve(dense_fiber_operator(layers), realify(real_rhs + 0j)),
+            rhs.shape,
+        ),
+        rtol=1e-9,
+        atol=1e-10,
+    )
 
 
 @pytest.mark.parametrize(
