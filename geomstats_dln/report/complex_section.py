@@ -25,6 +25,7 @@ from geomstats_dln.balanced import (
     gauge_action,
     horizontal_lift,
     random_gauges,
+    vertical_projection,
 )
 from geomstats_dln.dynamics.regularizing import (
     integrate_complex,
@@ -32,7 +33,7 @@ from geomstats_dln.dynamics.regularizing import (
     l2_regularizing_field,
 )
 from geomstats_dln.end_to_end import EndToEndMatrices
-from geomstats_dln.fibers import gl_action
+from geomstats_dln.fibers import fiber_projection, gl_action
 from geomstats_dln.parameters import (
     differential,
     end_to_end,
@@ -71,24 +72,38 @@ def _relative(error, reference) -> float:
 # ------------------------------------------------------------- upstairs checks
 def real_case_embedded(ctx: ReportContext):
     """Real layers given as complex arrays (zero imaginary part) give the real
-    answers: end-to-end map, moments, differential, lifted gradient."""
+    answers: end-to-end map, moments, differential, lifted gradient, fiber
+    projection, center, horizontal lift, vertical projection."""
     rng = np.random.default_rng(ctx.seed)
     depth, dim = 3, 3
     layers = rng.normal(size=(depth, dim, dim))
     vector = rng.normal(size=(depth, dim, dim))
     covector = rng.normal(size=(dim, dim))
+    balanced = np.asarray(
+        gauge_action(random_gauges(depth, dim), center(covector, depth))
+    )
     pairs = {
-        "end_to_end": lambda w, v, e: end_to_end(w),
-        "moments": lambda w, v, e: moments(w),
-        "differential": differential_pair,
-        "lifted_gradient": lambda w, v, e: lifted_gradient(e, w),
+        "end_to_end": (lambda w, v, e: end_to_end(w), 1e-14),
+        "moments": (lambda w, v, e: moments(w), 1e-14),
+        "differential": (differential_pair, 1e-14),
+        "lifted_gradient": (lambda w, v, e: lifted_gradient(e, w), 1e-14),
+        "fiber_projection": (lambda w, v, e: fiber_projection(v, w), 1e-10),
+        "center": (lambda w, v, e: center(e, depth), 1e-12),
+        "horizontal_lift": (
+            lambda w, v, e: horizontal_lift(e, balanced + 0 * w),
+            1e-10,
+        ),
+        "vertical_projection": (
+            lambda w, v, e: vertical_projection(v, balanced + 0 * w),
+            1e-10,
+        ),
     }
     checks = []
-    for name, function in pairs.items():
+    for name, (function, tolerance) in pairs.items():
         real = np.asarray(function(layers, vector, covector))
         embedded = np.asarray(function(layers + 0j, vector + 0j, covector + 0j))
         gap = _relative(embedded - real, real) + float(np.abs(embedded.imag).max())
-        checks.append(Check(f"{name}: complex code on real input", gap, 1e-14))
+        checks.append(Check(f"{name}: complex code on real input", gap, tolerance))
     return _rows(
         "The real case embedded in the complex one",
         "Real layers passed as complex128 arrays: relative gap to the real "
