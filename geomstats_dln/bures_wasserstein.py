@@ -250,6 +250,8 @@ class DLNBuresWassersteinMetric(BuresWassersteinConnectionMixin, RiemannianMetri
 
     def lyapunov(self, tangent_vec: Array, base_point: Array) -> Array:
         """Solve ``X L + L X = V``; see :func:`lyapunov` (geomstats argument order)."""
+        _check_matrices(base_point, self.n, "base_point", self.hermitian)
+        _check_matrices(tangent_vec, self.n, "tangent_vec", self.hermitian)
         return lyapunov(base_point, tangent_vec)
 
     def exp(self, tangent_vec: Array, base_point: Array) -> Array:

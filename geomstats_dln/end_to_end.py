@@ -411,6 +411,18 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
             tangent_vec, base_point, self.depth, power, allow_complex=True
         )
 
+    def _connection_arrays(self, base_point, **vectors):
+        """The connection's validation (:mod:`geomstats_dln.connection`), which
+        is real only: complex input raises ``TypeError`` instead of a cast."""
+        for name, value in [("base_point", base_point), *vectors.items()]:
+            if is_complex(value):
+                raise TypeError(
+                    "DLNMetric connection (Christoffel symbols, covariant "
+                    "derivative, Hessian, transport, curvature) is real only; got "
+                    f"{name} of dtype {np.asarray(value).dtype}"
+                )
+        return super()._connection_arrays(base_point, **vectors)
+
     @staticmethod
     def _pairing(covector, vector):
         """``Re tr(P^* Z)``: the real inner product of ``M_{n x m}(F)``."""
