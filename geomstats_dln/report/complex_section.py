@@ -47,6 +47,12 @@ from geomstats_dln.report._framework import (
     assemble_section,
     markdown_table,
 )
+from geomstats_dln.report.complex_downstairs_checks import (
+    dyson_gue_moments,
+    hpd_bures_wasserstein,
+    metric_operator_dense,
+    unitary_orbit_entropy,
+)
 
 TITLE = "The complex network (F = C)"
 
@@ -349,6 +355,11 @@ PARTS = [
     balanced_dimension,
     kempf_ness,
     submersion_identity,
+    # downstairs (geomstats_dln.report.complex_downstairs_checks)
+    metric_operator_dense,
+    hpd_bures_wasserstein,
+    unitary_orbit_entropy,
+    dyson_gue_moments,
 ]
 """The checks of the section, in order (one function per check)."""
 
