@@ -613,6 +613,11 @@ def test_riemannian_submersion_onto_complex_end_to_end_matrices():
     assert squared_norm == pytest.approx(
         float(metric.inner_product(tangent, tangent, matrix)), rel=1e-11
     )
+    # geomstats' QuotientMetric route through the bundle of the complex manifold
+    manifold = BalancedManifold(DIM, DEPTH, field="complex")
+    manifold.equip_with_quotient()
+    quotient = manifold.quotient.metric.inner_product(tangent, tangent, matrix)
+    assert float(quotient) == pytest.approx(dense_metric, rel=1e-8)
 
 
 def test_real_only_geometry_refuses_complex():
