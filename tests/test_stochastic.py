@@ -423,6 +423,38 @@ def test_zero_temperature_rle_is_the_gradient_flow_up_and_down():
     assert np.max(np.abs(end_to_end(up) - down)) <= 5e-2
 
 
+@pytest.mark.parametrize(("depth", "dim"), [(1, 2), (3, 2), (4, 3)])
+def test_upstairs_noise_from_the_normal_vectors_is_the_tangent_projection(depth, dim):
+    """The step's noise P_T(dB) formed by one Gram solve on the normal vectors
+    equals balanced.to_tangent (the SVD-frame route, P_V + P_H) and is tangent
+    to M (dG(noise) = 0)."""
+    from geomstats_dln.balanced import moment_differential, to_tangent
+    from geomstats_dln.dynamics.langevin_upstairs import (
+        _normal_vectors,
+        _projected_noise,
+    )
+
+    rng = np.random.default_rng(7)
+    points = [
+        gauge_action(
+            random_gauges(depth, dim),
+            center(_random_point(rng, dim) + 2.0 * np.eye(dim), depth),
+        )
+        for _ in range(3)
+    ]
+    parameters = np.stack([np.asarray(point) for point in points])
+    increments = rng.standard_normal(parameters.shape)
+    normals = _normal_vectors(parameters)
+    noise = _projected_noise(parameters, increments, 2.0, 1.0, 1.0, normals)
+    reference = np.asarray(to_tangent(increments, parameters))
+    assert np.max(np.abs(noise - reference)) <= 1e-12
+    separate = _projected_noise(parameters, increments, 2.0, 1.0, 1.0)
+    assert np.max(np.abs(noise - separate)) <= 1e-12
+    if depth > 1:
+        normal_part = np.asarray(moment_differential(noise, parameters))
+        assert np.max(np.abs(normal_part)) <= 1e-12
+
+
 def test_upstairs_retractions_agree_and_keep_the_balance():
     rng = np.random.default_rng(15)
     point = _random_point(rng, 2) + 2.0 * np.eye(2)

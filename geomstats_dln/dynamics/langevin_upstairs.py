@@ -42,7 +42,6 @@ from geomstats_dln.dynamics._sde import (
 )
 from geomstats_dln.parameters import (
     end_to_end_and_lifted_gradient,
-    moments,
 )
 
 
@@ -108,7 +107,15 @@ def _normal_vectors(parameters):
     return normals.reshape(batch + ((depth - 1) * n_sym, depth, dim, dim))
 
 
-def _normal_retraction(point, base_point, tol=1e-11, max_iter=30):
+def _raw_moments(parameters):
+    """``G_k = W_k W_k^T - W_{k+1}^T W_{k+1}`` without the input checks of
+    :func:`~geomstats_dln.parameters.moments` (inside the Newton loop, on
+    states this module made; the checks were a third of a step's time)."""
+    lower, upper = parameters[..., :-1, :, :], parameters[..., 1:, :, :]
+    return lower @ np.swapaxes(lower, -1, -2) - np.swapaxes(upper, -1, -2) @ upper
+
+
+def _normal_retraction(point, base_point, tol=1e-11, max_iter=30, normals=None):
     """Back onto ``M = {G = 0}`` along the normal space at ``base_point``.
 
     Solves ``G(point + w_mu(base_point)) = 0`` for ``mu in Sym(d)^{N-1}``
@@ -128,7 +135,8 @@ def _normal_retraction(point, base_point, tol=1e-11, max_iter=30):
     depth, dim = point.shape[-3], point.shape[-1]
     if depth == 1:
         return point, np.ones(point.shape[:-3], dtype=bool)
-    normals = _normal_vectors(base_point)  # [..., m, N, d, d]
+    if normals is None:
+        normals = _normal_vectors(base_point)  # [..., m, N, d, d]
     rows, cols = np.triu_indices(dim)
     with np.errstate(all="ignore"):  # a diverging path is reported, not warned
         jacobian = np.asarray(moment_differential(normals, point[..., None, :, :, :]))
@@ -146,7 +154,7 @@ def _normal_retraction(point, base_point, tol=1e-11, max_iter=30):
         current = point
         converged = np.zeros(point.shape[:-3], dtype=bool)
         for _ in range(max_iter):
-            gram = np.asarray(moments(current))
+            gram = _raw_moments(current)
             residual = gram[..., rows, cols].reshape(gram.shape[:-3] + (-1,))
             converged = np.all(np.abs(residual) <= bound, axis=-1) & conditioned
             if np.all(converged | ~conditioned):
@@ -157,9 +165,9 @@ def _normal_retraction(point, base_point, tol=1e-11, max_iter=30):
     return current, converged
 
 
-def _retract(point, base_point, retraction):
+def _retract(point, base_point, retraction, normals=None):
     if retraction == "normal":
-        return _normal_retraction(point, base_point)
+        return _normal_retraction(point, base_point, normals=normals)
     depth, dim = point.shape[-3], point.shape[-1]
     projected = BalancedManifold(dim, depth, equip=False).projection(point)
     return projected, np.ones(point.shape[:-3], dtype=bool)
@@ -172,11 +180,35 @@ def _upstairs_drift(loss, parameters):
     return -np.asarray(gradient)
 
 
-def _projected_noise(parameters, increments, beta, gauge_noise, observable_noise):
-    """``sqrt(2/beta) (gamma_g P_V + gamma_o P_H)(dB)`` for increments ``dB``."""
+def _tangent_part(increments, normals):
+    """``P_T(dB) = dB - P_N(dB)``: the projection onto ``T_W M`` through the
+    normal vectors ``w_mu`` [..., m, N, d, d] (half the gradients of the
+    entries of ``G``, a basis of the normal space at a full-rank point),
+    by one ``m x m`` Gram solve per path."""
+    flat = normals.reshape(normals.shape[:-3] + (-1,))  # [..., m, N d d]
+    gram = flat @ np.swapaxes(flat, -1, -2)
+    coefficients = np.linalg.solve(
+        gram, flat @ increments.reshape(increments.shape[:-3] + (-1, 1))
+    )
+    normal = (np.swapaxes(coefficients, -1, -2) @ flat).reshape(increments.shape)
+    return increments - normal
+
+
+def _projected_noise(
+    parameters, increments, beta, gauge_noise, observable_noise, normals=None
+):
+    """``sqrt(2/beta) (gamma_g P_V + gamma_o P_H)(dB)`` for increments ``dB``.
+
+    With ``gamma_g = gamma_o`` this is ``gamma sqrt(2/beta) P_T(dB)``, formed
+    from the normal vectors ``normals`` when given (:func:`_tangent_part`: no
+    SVD, against three for ``P_V`` and ``P_H`` separately)."""
     scale = _noise_scale(beta, 1.0)
     if scale == 0.0 or (gauge_noise == 0.0 and observable_noise == 0.0):
         return 0.0
+    if gauge_noise == observable_noise and normals is not None:
+        if normals.shape[-4] == 0:  # depth 1: T_W M is everything
+            return scale * gauge_noise * increments
+        return scale * gauge_noise * _tangent_part(increments, normals)
     noise = 0.0
     if gauge_noise != 0.0:
         noise = noise + gauge_noise * np.asarray(
@@ -193,13 +225,16 @@ def _batch_step(loss, parameters, increments, dt, options):
     """One step of every path of the flat batch ``[B, N, d, d]``: the new states
     and a per-path success mask (retraction converged, finite)."""
     beta, gauge_noise, observable_noise, scheme, retraction = options
+    # the normal vectors at the step's base point serve the noise projection
+    # and the retraction
+    normals = _normal_vectors(parameters) if retraction == "normal" else None
     with np.errstate(all="ignore"):
         drift = _upstairs_drift(loss, parameters)
         noise = _projected_noise(
-            parameters, increments, beta, gauge_noise, observable_noise
+            parameters, increments, beta, gauge_noise, observable_noise, normals
         )
         predictor, ok = _retract(
-            parameters + dt * drift + noise, parameters, retraction
+            parameters + dt * drift + noise, parameters, retraction, normals
         )
         if scheme != "euler_maruyama":
             corrected = _upstairs_drift(
@@ -209,6 +244,7 @@ def _batch_step(loss, parameters, increments, dt, options):
                 parameters + 0.5 * dt * (drift + corrected) + noise,
                 parameters,
                 retraction,
+                normals,
             )
             ok = ok & ok_heun
     ok = ok & np.all(np.isfinite(predictor), axis=(-3, -2, -1))
