@@ -46,6 +46,8 @@ from geomstats_dln.report._framework import (
     SectionResult,
     assemble_section,
     markdown_table,
+    new_figure,
+    save_figure,
 )
 from geomstats_dln.report.complex_downstairs_checks import (
     dyson_gue_moments,
@@ -55,6 +57,7 @@ from geomstats_dln.report.complex_downstairs_checks import (
 )
 
 TITLE = "The complex network (F = C)"
+FIGURE_KEMPF_NESS = "complex_kempf_ness.png"
 
 
 def _rows(heading: str, text: str, checks: list[Check]) -> tuple[str, list[Check]]:
@@ -335,7 +338,32 @@ def kempf_ness(ctx: ReportContext):
             Check(f"{name}: |phi(W) - X| / |X|", drift, 1e-9),
             Check(f"{name}: distance to the U(d)^(N-1) orbit", orbit_gap, 1e-6),
         ]
-    return _rows(
+    figure = new_figure(figsize=(11, 4))
+    left, right = figure.subplots(1, 2)
+    fine = np.linspace(0.0, l2_time, 200)
+    g0 = float(np.linalg.norm(initial))
+    left.semilogy(fine, g0 * np.exp(-2 * fine), "k-", lw=1, label="|G(0)| e^{-2t}")
+    for name, trajectory, style in (("L2", l2, "o"), ("Kirwan-Ness", kn, "s")):
+        left.semilogy(
+            trajectory.times, trajectory["moment_norm"], style, ms=4, label=name
+        )
+        right.plot(
+            trajectory.times,
+            trajectory["frobenius_norm_squared"],
+            style + "-",
+            ms=3,
+            lw=0.8,
+            label=name,
+        )
+    left.set(xlabel="t", ylabel="|G(W(t))|", xlim=(0, kn_time), ylim=(1e-14, None))
+    left.set_title(f"moments over C, d = {dim}, N = {depth}")
+    left.legend()
+    right.axhline(minimum, color="k", lw=1, label="N sum s^(2/N) (Thm 1)")
+    right.set(xlabel="t", ylabel="|W(t)|^2", xscale="symlog", xlim=(0, kn_time))
+    right.set_title("|W|^2 decreases to the Kempf-Ness minimum")
+    right.legend()
+    save_figure(ctx, figure, FIGURE_KEMPF_NESS)
+    text, checks = _rows(
         "Kempf-Ness over C",
         f"From A.center(X), A_k = I + 0.4 (complex Gaussian), N = {depth}, d = "
         f"{dim}: the L2 regularizing flow to t = {l2_time:g} and the Kirwan-Ness "
@@ -343,9 +371,12 @@ def kempf_ness(ctx: ReportContext):
         "Balancedness Thm 1 (over C): the minimum of |W|^2 on F_X is N sum_i "
         "s_i^(2/N), attained exactly on one U(d)^(N-1)-orbit of balanced points; "
         "the orbit distance is |W - Q.center(X)| / |W| with Q from unitary "
-        "alternating Procrustes (best_gauge).",
+        "alternating Procrustes (best_gauge). In the figure the Kirwan-Ness "
+        "|G| levels off near rtol |W|^2, the accuracy of the integrator.",
         checks,
     )
+    figure_link = f"![Kempf-Ness over C: moments and norms]({FIGURE_KEMPF_NESS})"
+    return f"{text}\n\n{figure_link}", checks, FIGURE_KEMPF_NESS
 
 
 PARTS = [
