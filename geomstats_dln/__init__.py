@@ -95,6 +95,7 @@ from geomstats_dln.orbit_entropy import (  # noqa: E402
     entropy_riemannian_gradient,
     log_volume_density,
     orthogonal_group_volume,
+    unitary_group_volume,
     volume_density,
 )
 from geomstats_dln.parameters import (  # noqa: E402
@@ -167,6 +168,7 @@ __all__ = [
     "random_gauges",
     "solve_fiber_operator",
     "to_tangent",
+    "unitary_group_volume",
     "vertical_projection",
     "volume_density",
 ]

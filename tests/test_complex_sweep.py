@@ -323,6 +323,9 @@ def _functions():
         "orthogonal_group_volume": refused(
             lambda: dln.orthogonal_group_volume(3 + 0j), "dim"
         ),
+        "unitary_group_volume": refused(
+            lambda: dln.unitary_group_volume(3 + 0j), "dim"
+        ),
         "random_gauges": aware(
             lambda: dln.random_gauges(DEPTH, DIM, 2, field="complex"),
             lambda r: _close(r @ _adjoint(r), np.broadcast_to(np.eye(DIM), r.shape)),
