@@ -45,6 +45,7 @@ from scipy.integrate import solve_ivp
 
 import geomstats.backend as gs
 from geomstats.geometry.manifold import Manifold
+from geomstats.geometry.riemannian_metric import RiemannianMetric
 
 from geomstats_dln._spectral import single_threaded_blas
 from geomstats_dln.end_to_end import GeodesicError
@@ -58,7 +59,6 @@ from geomstats_dln.low_rank import (
     tangent_matrix,
 )
 from geomstats_dln.parameters import (
-    FrobeniusMetric,
     differential,
     end_to_end,
     lifted_gradient,
@@ -123,14 +123,21 @@ def low_rank_center(end_to_end_matrix, depth: int, rank: int) -> np.ndarray:
     return np.stack(layers, axis=-3)
 
 
-class LowRankBalancedMetric(FrobeniusMetric):
+class LowRankBalancedMetric(RiemannianMetric):
     """Frobenius metric induced on the balanced manifold of rank ``r``.
 
-    Inner products are those of parameter space. ``exp`` is the horizontal
-    geodesic (:meth:`LowRankBalancedManifold.horizontal_geodesic`) for horizontal
-    tangent vectors; geodesics in other directions and ``log`` are not
-    implemented (``NotImplementedError``).
+    Inner products are those of parameter space, ``sum_k <V_k, W_k>``. ``exp``
+    is the horizontal geodesic (:meth:`LowRankBalancedManifold.horizontal_geodesic`)
+    for horizontal tangent vectors; geodesics in other directions, ``log``,
+    distances, curvature and parallel transport are not implemented
+    (``NotImplementedError``). (Not a subclass of geomstats' ``EuclideanMetric``:
+    its straight-line geodesics, zero Christoffel symbols, identity transport
+    and infinite injectivity radius are wrong on this curved submanifold.)
     """
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
+        """``sum_k tr(A_k^T B_k)``; shape ``[...]``."""
+        return gs.sum(tangent_vec_a * tangent_vec_b, axis=(-3, -2, -1))
 
     def exp(self, tangent_vec, base_point):
         """Geodesic end point for a horizontal ``tangent_vec`` [..., N, d, d].
