@@ -46,6 +46,11 @@ FIGURE_LANGEVIN = "rle_laws.png"
 TOL_ORBIT = 1e-10
 TOL_CLOSED_FORM = 1e-13
 TOL_RATE = 1e-6  # central differences in time, step 1e-5
+# (d): the report's Kolmogorov-Smirnov tests (6 per seed) reject at a level
+# Bonferroni-corrected for all of them over the 100 seeds that
+# benchmarks/report_seeds.py runs: a family-wise false-alarm rate of 1%.
+KS_TESTS_PER_REPORT, KS_SEEDS, KS_FAMILY_LEVEL = 6, 100, 0.01
+KS_LEVEL = KS_FAMILY_LEVEL / (KS_TESTS_PER_REPORT * KS_SEEDS)
 
 
 def _orbit_volume(ctx: ReportContext):
@@ -251,10 +256,23 @@ def _langevin(ctx: ReportContext):
         level="upstairs",
         seed=ctx.seed + 202,
     )
+    # power at the corrected level: the chain at beta / 2 (the law a factor-2
+    # error in the noise would give) must be rejected against Gibbs at beta
+    wrong = simulate_rle(
+        loss,
+        np.broadcast_to(target, (n_paths, 2, 2)),
+        depth,
+        beta / 2,
+        t_final,
+        n_steps,
+        level="downstairs",
+        seed=ctx.seed + 303,
+    )
     s_down = np.linalg.svd(down, compute_uv=False)
     s_up = np.linalg.svd(end_to_end(up), compute_uv=False)
+    s_wrong = np.linalg.svd(wrong, compute_uv=False)
     sigma1, sigma2, weights = gibbs_singular_values((3.0, 2.0), depth, beta)
-    rows, checks = [], []
+    rows, checks, p_wrong = [], [], []
     figure = new_figure(figsize=(11, 4))
     axes = figure.subplots(1, 2)
     for index, (axis, nodes) in enumerate(zip(axes, (sigma1, sigma2), strict=True)):
@@ -267,15 +285,21 @@ def _langevin(ctx: ReportContext):
         p_up_down = stats.ks_2samp(s_up[:, index], s_down[:, index]).pvalue
         p_down = stats.kstest(s_down[:, index], gibbs_cdf).pvalue
         p_up = stats.kstest(s_up[:, index], gibbs_cdf).pvalue
+        p_wrong.append(stats.kstest(s_wrong[:, index], gibbs_cdf).pvalue)
         for name, p_value in (
             ("up vs down", p_up_down),
             ("down vs Gibbs", p_down),
             ("up vs Gibbs", p_up),
         ):
+            # passes when p > KS_LEVEL, i.e. 1 - p < 1 - KS_LEVEL
             checks.append(
-                Check(f"(d) s{index + 1} KS {name}: 1 - p <= 0.99", 1 - p_value, 0.99)
+                Check(
+                    f"(d) s{index + 1} KS {name}: p > {KS_LEVEL:.2g}",
+                    1 - p_value,
+                    1 - KS_LEVEL,
+                )
             )
-        rows.append((f"s{index + 1}", p_up_down, p_down, p_up))
+        rows.append((f"s{index + 1}", p_up_down, p_down, p_up, p_wrong[-1]))
         bins = np.linspace(
             min(s_up[:, index].min(), s_down[:, index].min()),
             max(s_up[:, index].max(), s_down[:, index].max()),
@@ -301,6 +325,13 @@ def _langevin(ctx: ReportContext):
             title=f"singular value s{index + 1}",
         )
         axis.legend(fontsize=8)
+    checks.append(
+        Check(
+            f"(d) power: chain at beta/2 rejected vs Gibbs, min p <= {KS_LEVEL:.2g}",
+            min(p_wrong),
+            KS_LEVEL,
+        )
+    )
     save_figure(ctx, figure, FIGURE_LANGEVIN)
     text = (
         "### (d) Riemannian Langevin equation up and down (MATH §7)\n\n"
@@ -310,10 +341,30 @@ def _langevin(ctx: ReportContext):
         "(M_d, g^N) from X_0 = diag(3, 2); upstairs: projected Brownian motion "
         "and gradient on the balanced manifold from center(X_0), mapped by phi. "
         "Gibbs: the singular-value marginals of exp(-beta E) exp(S) sqrt(det g) "
-        "by quadrature. Two-sample / one-sample Kolmogorov-Smirnov p-values "
-        "(each check passes when p > 0.01; with this many checks one false "
-        "alarm in a few dozen runs is expected).\n\n"
-        + markdown_table(("", "p up vs down", "p down vs Gibbs", "p up vs Gibbs"), rows)
+        "by quadrature. Two-sample / one-sample Kolmogorov-Smirnov p-values. "
+        f"Each check passes when p > {KS_LEVEL:.2g}: the level "
+        f"{KS_FAMILY_LEVEL:g} Bonferroni-corrected for the "
+        f"{KS_TESTS_PER_REPORT} tests of this report over the {KS_SEEDS} seeds "
+        "that benchmarks/report_seeds.py runs, so a valid simulation fails a "
+        "seed with probability below 1% over all of them (at a fixed 0.01, 6% "
+        "of valid seeds failed by design). Power at this level: the same "
+        "downstairs chain at beta/2 (the law a factor-2 error in the noise "
+        "gives; KS distance 0.26 from Gibbs on s2) must be rejected (last "
+        "column, checked). The Euler-Maruyama bias at this step (a KS distance "
+        "of about 0.016 from Gibbs, measured with 20,000 downstairs paths) is "
+        "below what these sample sizes resolve; neither level resolves the "
+        "depth (N = 2 or 6 instead of 3 moves the law by a KS distance of "
+        "0.02-0.04).\n\n"
+        + markdown_table(
+            (
+                "",
+                "p up vs down",
+                "p down vs Gibbs",
+                "p up vs Gibbs",
+                "p down at beta/2 vs Gibbs (power)",
+            ),
+            rows,
+        )
         + f"\n\n![RLE laws]({FIGURE_LANGEVIN})"
     )
     return text, checks, FIGURE_LANGEVIN
