@@ -506,6 +506,40 @@ def test_bad_input_is_refused():
         # rank one but not balanced: G_1 = 3 (4 - 1) ones
         unbalanced = np.ones((3, 3, 3)) * np.array([2.0, 1.0, 1.0])[:, None, None]
         manifold.horizontal_lift(np.ones((3, 3)), unbalanced)
+    balanced = manifold.random_point()
+    with pytest.raises(ValueError, match="times must be"):
+        manifold.horizontal_geodesic(np.eye(3), balanced, [0.5, 0.2])
+    with pytest.raises(ValueError, match="tangent_vec must be one finite"):
+        manifold.horizontal_geodesic(np.full((3, 3), np.inf), balanced, [0.0, 1.0])
+    with pytest.raises(ValueError, match="shape"):
+        manifold.to_tangent(np.ones((2, 3, 3)), balanced)
+    with pytest.raises(ValueError, match="times must be"):
+        space.metric.geodesic_points(np.zeros((4, 4)), point, [-1.0, 0.0])
+    with pytest.raises(ValueError, match="does not have rank 2"):
+        space.metric.log(rank_one, point)
+
+
+def test_cometric_is_the_inverse_of_the_metric():
+    """inner_coproduct(A^{-1} u, A^{-1} v) = g(u, v), and covectors act through
+    their tangent part only."""
+    rng = np.random.default_rng(21)
+    space = FixedRankEndToEndMatrices(5, 4, rank=2, depth=3)
+    metric = space.metric
+    point = _rank_r(rng, 5, 4, 2)
+    u, v = (space.random_tangent_vec(point) for _ in range(2))
+    lowered_u, lowered_v = (metric.inverse_operator(w, point) for w in (u, v))
+    np.testing.assert_allclose(
+        metric.inner_coproduct(lowered_u, lowered_v, point),
+        metric.inner_product(u, v, point),
+        rtol=1e-12,
+    )
+    left, _, right_t = np.linalg.svd(point)
+    normal = np.outer(left[:, 4], right_t[3])
+    np.testing.assert_allclose(
+        metric.inner_coproduct(lowered_u + normal, lowered_v, point),
+        metric.inner_product(u, v, point),
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("n, m, r", [(4, 3, 2), (5, 5, 3), (3, 2, 1)])
