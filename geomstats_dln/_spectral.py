@@ -518,10 +518,26 @@ def svd_frame(point, depth, allow_complex: bool = False) -> SVDFrame:
     )
 
 
+def _is_complex(array) -> bool:
+    # plain ndarrays first: this runs on every operator application
+    if type(array) is np.ndarray:
+        return array.dtype.kind == "c"
+    return np.iscomplexobj(_raw(array))
+
+
+def _transpose(matrix):
+    return gs.moveaxis(matrix, -1, -2)
+
+
+def _conjugate_transpose(matrix):
+    return gs.conj(gs.moveaxis(matrix, -1, -2))
+
+
 def _adjoint(matrix):
     """``M^*``: the transpose, conjugated for complex arrays (real: ``M^T``)."""
-    transposed = gs.moveaxis(matrix, -1, -2)
-    return gs.conj(transposed) if np.iscomplexobj(_raw(matrix)) else transposed
+    if _is_complex(matrix):
+        return _conjugate_transpose(matrix)
+    return _transpose(matrix)
 
 
 def apply_operator(frame: SVDFrame, tangent_vec, power=1.0):
@@ -535,15 +551,13 @@ def apply_operator(frame: SVDFrame, tangent_vec, power=1.0):
     C-linear and self-adjoint for ``Re tr(A^* B)``, and ``A_{X^*}(Z^*) =
     A_X(Z)^*`` serves the tall case as ``A_{X^T}(Z^T) = A_X(Z)^T`` does over R.
     """
-    complex_case = np.iscomplexobj(_raw(frame.left)) or np.iscomplexobj(
-        _raw(tangent_vec)
-    )
-    adjoint = _adjoint if complex_case else (lambda m: gs.moveaxis(m, -1, -2))
+    complex_case = _is_complex(frame.left) or _is_complex(tangent_vec)
+    adjoint = _conjugate_transpose if complex_case else _transpose
     if frame.transposed:
         tangent_vec = adjoint(tangent_vec)
     left, right = frame.left, frame.right
-    left_t = _adjoint(left)
-    right_t = _adjoint(right)
+    left_t = adjoint(left)
+    right_t = adjoint(right)
     rotated = gs.matmul(gs.matmul(left_t, tangent_vec), right)
     result = gs.matmul(gs.matmul(left, frame.coefficients**power * rotated), right_t)
     if right.shape[-2] > right.shape[-1]:
