@@ -342,6 +342,11 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
     (:func:`geomstats_dln._spectral.operator_and_hamiltonian_gradient`); ``log``
     solves the boundary problem by damped Newton shooting.
 
+    Over C (complex input, selected by dtype): the operator, its powers, the
+    inner product ``Re tr(A^{-1}(Z_1)^* Z_2)``, norms and the Riemannian
+    gradient, in the complex SVD frame; geodesics (``exp``, ``log``,
+    distances), the connection and the metric matrices raise ``TypeError``.
+
     Parameters
     ----------
     space : EndToEndMatrices

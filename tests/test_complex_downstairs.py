@@ -413,9 +413,7 @@ def test_unitary_group_volume_known_values_and_sphere_fibration():
 
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("depth", [2, 3, 4])
-def test_complex_entropy_is_half_log_gram_determinant_of_the_unitary_orbit(
-    dim, depth
-):
+def test_complex_entropy_is_half_log_gram_determinant_of_the_unitary_orbit(dim, depth):
     from geomstats_dln import entropy
     from geomstats_dln.orbit_entropy import log_unitary_group_volume
 
@@ -536,3 +534,33 @@ def test_dyson_refuses_complex_eigenvalues():
     for function in (dyson_brownian_motion, dyson_eigenvalue_sde):
         with pytest.raises(TypeError, match=rf"{function.__name__}.*complex128"):
             function(np.array([0.0, 1j]), 2.0, 0.1, 2)
+
+
+def test_entropy_from_singular_values_by_field():
+    from geomstats_dln import entropy
+    from geomstats_dln.orbit_entropy import (
+        entropy_from_singular_values,
+        entropy_gradient_from_singular_values,
+    )
+
+    rng = np.random.default_rng(62)
+    s = np.array([2.0, 1.1, 0.3])
+    point = _unitary(rng, 3) @ np.diag(s) @ _unitary(rng, 3)
+    for depth in (2, 5, math.inf):
+        assert float(entropy_from_singular_values(s, depth, "complex")) == (
+            pytest.approx(float(entropy(point, depth)), rel=1e-12)
+        )
+        # dS/ds by central differences of S(s) over C
+        step = 1e-6
+        for i in range(3):
+            shift = np.zeros(3)
+            shift[i] = step
+            difference = (
+                entropy_from_singular_values(s + shift, depth, "complex")
+                - entropy_from_singular_values(s - shift, depth, "complex")
+            ) / (2 * step)
+            assert entropy_gradient_from_singular_values(s, depth, "complex")[
+                i
+            ] == pytest.approx(float(difference), rel=1e-7)
+    with pytest.raises(ValueError, match="field"):
+        entropy_from_singular_values(s, 2, "quaternion")
