@@ -377,3 +377,39 @@ def test_refined_upstairs_rle_has_the_law_of_the_downstairs_chain():
     s_down = np.linalg.svd(down, compute_uv=False)
     p_values = [stats.ks_2samp(s_up[:, i], s_down[:, i]).pvalue for i in range(2)]
     assert min(p_values) > 0.01, p_values
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_report_ks_level_keeps_power_against_a_wrong_temperature(seed):
+    """Report 5(d) tests at the Bonferroni-corrected level KS_LEVEL: with the
+    report's 400 paths, the downstairs chain at beta = 4 is accepted against the
+    Gibbs law at beta = 4 (the theorem's stationary law), and the chain at
+    beta = 2 (a factor-2 error in the noise) is rejected at that level."""
+    from scipy import stats
+
+    from geomstats_dln.dynamics import gibbs_singular_values
+    from geomstats_dln.report.thermodynamics_section import (
+        KS_FAMILY_LEVEL,
+        KS_LEVEL,
+        KS_SEEDS,
+        KS_TESTS_PER_REPORT,
+    )
+
+    assert KS_LEVEL == pytest.approx(KS_FAMILY_LEVEL / (KS_TESTS_PER_REPORT * KS_SEEDS))
+    target = np.diag([3.0, 2.0])
+    loss = QuadraticLoss(target)
+    _, sigma2, weights = gibbs_singular_values((3.0, 2.0), 3, 4.0)
+    order = np.argsort(sigma2)
+
+    def gibbs_cdf(x):
+        return np.interp(x, sigma2[order], np.cumsum(weights[order]), 0.0, 1.0)
+
+    p_values = {}
+    for beta in (4.0, 2.0):
+        chain = simulate_rle(
+            loss, np.broadcast_to(target, (400, 2, 2)), 3, beta, 2.0, 200, seed=seed
+        )
+        s2 = np.linalg.svd(chain, compute_uv=False)[:, 1]
+        p_values[beta] = stats.kstest(s2, gibbs_cdf).pvalue
+    assert p_values[4.0] > KS_LEVEL
+    assert p_values[2.0] < KS_LEVEL
