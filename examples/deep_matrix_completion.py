@@ -43,7 +43,7 @@ for k, count in enumerate(counts):
     tail = nuclear if isinstance(nuclear, str) else f"{nuclear[k]:.3e}"
     print(f"{count:>8}  " + "  ".join(cells) + f"  {tail}")
 
-figure = new_figure(figsize=(14, 4.2))
+figure = new_figure(figsize=(14, 4.2), layout="constrained")
 axes = figure.subplots(1, 3)
 for d in depths:
     axes[0].semilogy(counts, result["errors"][d], "o-", label=f"depth {d}")

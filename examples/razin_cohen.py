@@ -16,7 +16,7 @@ from geomstats_dln.report._framework import new_figure
 from geomstats_dln.report.low_rank_section import RAZIN_COHEN_FINDING, razin_cohen_run
 
 print(RAZIN_COHEN_FINDING)
-figure = new_figure(figsize=(12, 3.8))
+figure = new_figure(figsize=(12, 3.8), layout="constrained")
 axes = figure.subplots(1, 3)
 for depth in (2, 3, 4):
     run = razin_cohen_run(depth, t_final=1e5)

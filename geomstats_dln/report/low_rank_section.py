@@ -52,7 +52,7 @@ from geomstats_dln.losses import (
 )
 from geomstats_dln.low_rank import FixedRankEndToEndMatrices
 from geomstats_dln.low_rank_balanced import LowRankBalancedManifold, low_rank_center
-from geomstats_dln.parameters import end_to_end
+from geomstats_dln.parameters import end_to_end, moments
 from geomstats_dln.report._framework import (
     Check,
     ReportContext,
@@ -411,6 +411,24 @@ def _geometry(ctx: ReportContext):
     rows.append(
         (f"dim balanced rank-2 manifold = {manifold.dim}, basis size", len(basis))
     )
+    # horizontal geodesic upstairs: a geodesic of the balanced manifold of rank 2
+    # (Riemannian submersion) lifting exp on (M_2, g^3)
+    z = 0.3 * np.asarray(manifold.base.random_tangent_vec(matrix))
+    path = manifold.horizontal_geodesic(z, balanced, np.linspace(0.0, 1.0, 201))
+    lift_error = float(
+        np.max(np.abs(end_to_end(path[-1]) - manifold.base.metric.exp(z, matrix)))
+    )
+    balance = float(max(np.max(np.abs(moments(layers))) for layers in path[::20]))
+    length = float(np.sum(np.sqrt(np.sum(np.diff(path, axis=0) ** 2, axis=(1, 2, 3)))))
+    length_error = abs(length / float(manifold.base.metric.norm(z, matrix)) - 1.0)
+    rows.append(("horizontal geodesic: |phi(W(1)) - exp_X(Z)|", lift_error))
+    rows.append(("horizontal geodesic: max |G(W(t))|", balance))
+    rows.append(
+        ("horizontal geodesic: length / |Z|_g - 1 (polygon, 200)", length_error)
+    )
+    checks.append(Check("(a) horizontal geodesic lifts exp on M_r", lift_error, 1e-8))
+    checks.append(Check("(a) horizontal geodesic stays balanced", balance, 1e-9))
+    checks.append(Check("(a) horizontal geodesic length = |Z|_g", length_error, 1e-4))
 
     loss_target = rng.normal(size=(6, 6))
     loss = QuadraticLoss(loss_target)
@@ -470,7 +488,8 @@ def _geometry(ctx: ReportContext):
         "Below, that restriction against the full-rank metric at X + eps P "
         "(eps = 1e-4, 1e-6, extrapolated with the predicted rate eps^{2/N}), the "
         "dimension against a dense Jacobian, the submersion identity for balanced "
-        "networks of rank 2, Thm 3 at rank 2 (full-width training from a rank-2 "
+        "networks of rank 2, the horizontal geodesic upstairs (the lift of exp on M_2, "
+        "integrated as (W, P)), Thm 3 at rank 2 (full-width training from a rank-2 "
         "balanced start against the factored flow on M_2), and a geodesic against "
         "the Bures-Wasserstein closed form.\n\n"
         + markdown_table(("check", "value"), rows)
