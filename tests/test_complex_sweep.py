@@ -3,7 +3,8 @@
 The package holds over F = C where the theory does, selected by the dtype of the
 input, and refuses complex input everywhere else. For each public function of
 ``geomstats_dln.__all__`` and each public method that the exported classes define
-in this package (and the metrics' norms and distances), the table below says how
+in this package (and the metrics' norms and distances), and the same for
+``geomstats_dln.dynamics.__all__`` (keys ``dynamics.<name>``), the table below says how
 to call it with complex input and which of two outcomes is required:
 
 - ``aware(check)``: it returns, and ``check(result)`` compares the result with an
@@ -975,11 +976,200 @@ def _losses_and_networks():
     }
 
 
+def _dynamics():
+    """``geomstats_dln.dynamics``: flows, observables and stochastic dynamics."""
+    from geomstats_dln import dynamics as dy
+
+    w, x = LAYERS, POINT
+    loss = dln.QuadraticLoss(np.eye(DIM))
+    model = dy.dln_model(2, 2)
+    inputs, targets = np.ones((3, 2)), np.ones((3, 2))
+    theta = np.ones(8) * (1 + 1j)
+
+    def in_fiber_and_normal(result, offset):
+        """``result`` in ``ker dphi`` and ``offset + result`` orthogonal to it
+        (the gradient on the fiber F_X of a function with gradient ``offset``)."""
+        _close(_differential(result, w), 0 * x)
+        for a in (ALGEBRA, 1j * ALGEBRA[::-1]):
+            assert abs(_re_inner(offset + result, _orbit_vector(a, w))) < 1e-8
+
+    def kirwan_ness(result):
+        # -grad 1/2 |G|^2 = -w_{2G}, G the Hermitian moments (balancedness Thm 10)
+        _close(result, -_orbit_vector(2 * _moments(w), w))
+
+    table = {
+        "kirwan_ness_field": [aware(lambda: dy.kirwan_ness_field()(w), kirwan_ness)],
+        "l2_regularizing_field": [
+            aware(
+                lambda: dy.l2_regularizing_field()(w),
+                lambda r: in_fiber_and_normal(np.asarray(r), w),
+            )
+        ],
+        "dyson_brownian_motion": [
+            refused(
+                lambda: dy.dyson_brownian_motion(np.array([0, 1j]), 2.0, 0.1, 2),
+                "dyson_brownian_motion",
+            )
+        ],
+        "dyson_eigenvalue_sde": [
+            refused(
+                lambda: dy.dyson_eigenvalue_sde(np.array([0, 1j]), 2.0, 0.1, 2),
+                "dyson_eigenvalue_sde",
+            )
+        ],
+        "sphere_brownian_motion": [
+            refused(
+                lambda: dy.sphere_brownian_motion(np.array([1, 1j, 0]), 0.1, 2),
+                "sphere_brownian_motion",
+            )
+        ],
+        "stopping_time": [refused(lambda: dy.stopping_time(1 + 1j, 0.1))],
+        "brownian_drift": [refused(lambda: dy.brownian_drift(x, 3), "point")],
+        "brownian_step": [
+            refused(lambda: dy.brownian_step(x, 3, 1.0, 0.01, rng=0), "point")
+        ],
+        "noise_induced_drift": [
+            refused(lambda: dy.noise_induced_drift(x, 3, 1.0), "point")
+        ],
+        "effective_rank": [refused(lambda: dy.effective_rank(x), "matrix")],
+        "singular_values": [refused(lambda: dy.singular_values(x), "matrix")],
+        "rle_drift": [refused(lambda: dy.rle_drift(loss, x, 3, 1.0), "point")],
+        "rle_step": [
+            refused(lambda: dy.rle_step(loss, x, 3, 1.0, 0.01, rng=0), "rle_step")
+        ],
+        "simulate_brownian": [
+            refused(lambda: dy.simulate_brownian(x, 3, 1.0, 0.01, 2, seed=0), "point")
+        ],
+        "simulate_rle": [
+            refused(
+                lambda: dy.simulate_rle(loss, x, 3, 1.0, 0.01, 2, seed=0),
+                "simulate_rle",
+            )
+        ],
+        "regularized_training_split": [
+            refused(
+                lambda: dy.regularized_training_split(loss, 0.1, w),
+                "regularized_training_split",
+            )
+        ],
+        "regularized_training_field": [
+            refused(
+                lambda: dy.regularized_training_field(loss, 0.1)(w),
+                "regularized_training_field",
+            )
+        ],
+        "regularized_langevin": [
+            refused(
+                lambda: dy.regularized_langevin(loss, 0.1, 1.0, w, 0.01, 2, seed=0),
+                "regularized_langevin",
+            )
+        ],
+        "FreeEnergy.gradient": [
+            refused(lambda: dy.free_energy(loss, 3, 1.0).gradient(x), "point")
+        ],
+        "FreeEnergy.value": [
+            refused(lambda: dy.free_energy(loss, 3, 1.0).value(x), "point")
+        ],
+        "end_to_end_velocity": [
+            refused(lambda: dy.end_to_end_velocity(loss, w), "parameters")
+        ],
+        "layer_norms": [refused(lambda: dy.layer_norms(w), "parameters")],
+        "moment_norm": [refused(lambda: dy.moment_norm(w), "parameters")],
+        "gradient_descent": [
+            refused(
+                lambda: dy.gradient_descent(dy.kirwan_ness_field(), w, 0.01, 2),
+                "initial_state",
+            )
+        ],
+        "integrate": [
+            refused(
+                lambda: dy.integrate(dy.kirwan_ness_field(), w, 0.01), "initial_state"
+            )
+        ],
+        "euclidean_gradient_field": [
+            refused(lambda: dy.euclidean_gradient_field(loss)(w), "parameters")
+        ],
+        "balanced_gradient_field": [
+            refused(lambda: dy.balanced_gradient_field(loss)(w), "parameters")
+        ],
+        "riemannian_gradient_field": [
+            refused(lambda: dy.riemannian_gradient_field(loss, 3)(x), "point")
+        ],
+        "free_energy_gradient_field": [
+            refused(lambda: dy.free_energy_gradient_field(loss, 3, 1.0)(x), "point")
+        ],
+        "gibbs_singular_values": [
+            refused(
+                lambda: dy.gibbs_singular_values(np.array([1.0, 0.5j]), 2, 1.0),
+                "target_singular_values",
+            )
+        ],
+        "adapted_gradient_descent": [
+            refused(
+                lambda: dy.adapted_gradient_descent(
+                    model, theta, inputs, targets, 0.01, 2
+                ),
+                "initial_theta",
+            )
+        ],
+        "adapted_descent": [
+            refused(
+                lambda: dy.adapted_descent(model, theta, inputs, targets, t_final=0.01),
+                "initial_theta",
+            )
+        ],
+        "adapted_gradient_field": [
+            refused(
+                lambda: dy.adapted_gradient_field(model, 1j * inputs, targets)(
+                    np.ones(8)
+                ),
+                "inputs",
+            )
+        ],
+        "standard_gradient_field": [
+            refused(
+                lambda: dy.standard_gradient_field(model, 1j * inputs, targets)(
+                    np.ones(8)
+                ),
+                "inputs",
+            )
+        ],
+        "FreeEnergy.riemannian_gradient": [
+            refused(
+                lambda: dy.free_energy(loss, 3, 1.0).riemannian_gradient(x), "point"
+            )
+        ],
+        "FreeEnergy.entropy": [
+            aware(
+                lambda: dy.free_energy(loss, 3, 1.0).entropy(x),
+                lambda r: _close(r, dln.entropy(x, 3)),
+            )
+        ],
+        "EntryCoordinatesDLNMetric.cometric_matrix": [
+            refused(
+                lambda: dy.entry_coordinates_space(3).metric.cometric_matrix(
+                    np.ones(9) * 1j
+                ),
+                "base_point",
+            )
+        ],
+        "EntryCoordinatesDLNMetric.metric_matrix": [
+            refused(
+                lambda: dy.entry_coordinates_space(3).metric.metric_matrix(
+                    np.ones(9) * 1j
+                ),
+                "base_point",
+            )
+        ],
+    }
+    return {f"dynamics.{name}": outcomes for name, outcomes in table.items()}
+
+
 # ------------------------------------------------------------- not swept, why
 _NO_ARRAY_INPUT = "no array argument (the state is fixed at construction, swept)"
 EXEMPT = {
     "__version__": "a string",
-    "dynamics": "submodule (Dyson and the flows over C: tests/test_complex_*.py)",
+    "dynamics": "submodule, swept below as dynamics.<name>",
     "losses": "submodule; its exported loss classes are swept",
     "optimization": "submodule (Pymanopt adapter of the real metric)",
     "GeodesicError": "an exception class",
@@ -1021,6 +1211,18 @@ for (
 ) in "determinant_signs end_to_end stacked_layers to_array to_npz to_torch".split():
     EXEMPT[f"NetworkEnsemble.{_name}"] = _NO_ARRAY_INPUT
 
+for _name in (
+    "INITIALIZERS Trajectory VectorField ParametricModel EntryCoordinatesDLNMetric "
+    "FreeEnergy dln_model relu_network_model n_parameters entry_coordinates_space "
+    "geomstats_brownian_motion free_energy initialize"
+).split():
+    EXEMPT[f"dynamics.{_name}"] = "no array argument (sizes, callables, records)"
+EXEMPT["dynamics.INITIALIZERS"] = "a tuple of names"
+EXEMPT["dynamics.ParametricModel.unflatten"] = "reshapes the user's parameters"
+EXEMPT["dynamics.EntryCoordinatesDLNMetric.inner_product_derivative_matrix"] = (
+    "autodiff of metric_matrix (swept)"
+)
+
 # Entry points of other owners' modules that still cast complex input silently
 # (or return a complex "loss"): run as strict xfails, so that a fix shows up.
 _CAST = "silent cast of complex input (numpy ComplexWarning or complex result)"
@@ -1036,6 +1238,15 @@ KNOWN_LEAKS = {
         "complex states)"
     ),
 }
+for _name in (
+    "end_to_end_velocity layer_norms moment_norm gradient_descent integrate "
+    "euclidean_gradient_field balanced_gradient_field riemannian_gradient_field "
+    "free_energy_gradient_field gibbs_singular_values adapted_gradient_descent "
+    "adapted_descent adapted_gradient_field standard_gradient_field "
+    "EntryCoordinatesDLNMetric.metric_matrix FreeEnergy.value "
+    "EntryCoordinatesDLNMetric.cometric_matrix"
+).split():
+    KNOWN_LEAKS[f"dynamics.{_name}"] = f"geomstats_dln.dynamics: {_CAST}"
 for _name in "value gradient".split():
     for _loss in "Quadratic Regression MatrixCompletion MatrixSensing".split():
         KNOWN_LEAKS[f"{_loss}Loss.{_name}"] = (
@@ -1072,12 +1283,21 @@ def _public_entry_points():
                     continue
                 if callable(value) or isinstance(value, (staticmethod, classmethod)):
                     names.append(f"{name}.{method}")
+    from geomstats_dln import dynamics
+
+    for name in dynamics.__all__:
+        obj = getattr(dynamics, name)
+        names.append(f"dynamics.{name}")
+        if inspect.isclass(obj) and obj.__module__.startswith("geomstats_dln"):
+            for method, value in vars(obj).items():
+                if not method.startswith("_") and callable(value):
+                    names.append(f"dynamics.{name}.{method}")
     return sorted(set(names))
 
 
 def _table():
     table = {}
-    for part in (_functions(), _classes(), _losses_and_networks()):
+    for part in (_functions(), _classes(), _losses_and_networks(), _dynamics()):
         for name, outcomes in part.items():
             table[name] = outcomes if isinstance(outcomes, list) else [outcomes]
     return table
@@ -1091,7 +1311,12 @@ def test_table_covers_the_public_api():
     classified = set(_TABLE) | set(EXEMPT)
     missing = [name for name in _public_entry_points() if name not in classified]
     assert not missing, f"public entry points not in the complex sweep: {missing}"
-    unknown = [name for name in _TABLE if name.split(".")[0] not in dln.__all__]
+    unknown = [
+        name
+        for name in _TABLE
+        if name.split(".")[0] not in dln.__all__
+        and name.split(".")[1] not in dln.dynamics.__all__
+    ]
     assert not unknown
 
 
