@@ -227,6 +227,56 @@ def test_quick_balanced_section_passes_for_sample_seeds(tmp_path: Path, seed: in
     assert "| FAIL |" not in text and "could not be computed" not in text
 
 
+@pytest.mark.parametrize(
+    ("section_name", "seed"),
+    [("statistics_section", 3), ("thermodynamics_section", 2)],
+)
+def test_quick_sections_pass_for_seeds_that_failed(
+    tmp_path: Path, section_name: str, seed: int
+):
+    """Statistics seed 3 took the same network twice (d(a, b) = 0, a NaN check);
+    thermodynamics seed 2 was a chance KS rejection at the uncorrected level."""
+    import importlib
+
+    section = importlib.import_module(f"geomstats_dln.report.{section_name}")
+    path = run_report(
+        tmp_path, seed=seed, quick=True, sections=[section.section], progress=False
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "| FAIL |" not in text and "could not be computed" not in text
+
+
+def test_exp_log_case_redraws_a_geodesic_that_leaves_the_full_rank_set():
+    """Report 1 (d) uses only geodesics that exist up to t = 1: a draw whose
+    g^3 geodesic runs into the rank-deficient set (s = 0.02 at g-distance about
+    sqrt(3) 0.02^(1/3) = 0.47 < 0.5 from it) is replaced by the next draw."""
+    import numpy as np
+
+    from geomstats_dln import EndToEndMatrices
+    from geomstats_dln.report.end_to_end_section import _exp_log_case
+
+    good = np.array([[2.0, 0.3], [0.1, 1.0]])
+    draws = [
+        (np.diag([1.0, 0.02]), np.diag([0.0, -1.0])),
+        (good, np.array([[0.1, 0.2], [-0.3, 0.1]])),
+    ]
+
+    class Scripted(EndToEndMatrices):
+        def random_point(self, n_samples=1, bound=1.0):
+            self._draw = draws.pop(0)
+            return self._draw[0]
+
+        def random_tangent_vec(self, base_point, n_samples=1):
+            return self._draw[1]
+
+    space = Scripted(2, depth=3)
+    point, vec, redraws = _exp_log_case(space)
+    assert redraws == 1
+    np.testing.assert_array_equal(point, good)
+    norm = float(space.metric.inner_product(vec, vec, point))
+    assert abs(np.sqrt(norm) - 0.5) <= 1e-12
+
+
 def test_help_exits_0() -> None:
     result = CliRunner().invoke(main, ["report", "--help"])
     assert result.exit_code == 0
