@@ -350,3 +350,19 @@ def test_uncreatable_output_exits_2_with_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", "--quick", "-o", str(blocker / "sub")])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "cannot create" in result.stderr
+
+
+def test_taylor_slope_ignores_a_flat_rounding_floor():
+    """Report 5 (b) fits the Taylor-model slope above the rounding floor: on
+    errors c h^3 floored by one repeated rounding value (what seed 30 gave, and
+    where Pymanopt's segment choice fitted the floor with slope 0) the fit is 3,
+    and 2 for c h^2."""
+    import numpy as np
+
+    from geomstats_dln.report.optimization_section import _taylor_slope
+
+    steps = np.logspace(-8, 0, 51)
+    for order in (2, 3):
+        errors = np.maximum(1e-3 * steps**order, 3.55e-15)
+        errors[steps < 1e-5] = 3.55e-15  # exact repeats, as in floating point
+        assert abs(_taylor_slope(steps, errors) - order) <= 1e-10
