@@ -310,6 +310,20 @@ class EndToEndMatrices(VectorSpaceOpenSet):
                 return sample
         raise RuntimeError("could not draw full-rank matrices")  # pragma: no cover
 
+    def to_tangent(self, vector: ArrayLike, base_point: ArrayLike = None) -> ArrayLike:
+        """The tangent space is all of ``Matrices(n, m)`` (over F): ``vector``
+        (broadcast against ``base_point``); complex refused on the real space."""
+        vector = self._as_point(vector, "vector", "EndToEndMatrices.to_tangent")
+        return super().to_tangent(vector, base_point)
+
+    def is_tangent(
+        self, vector: ArrayLike, base_point: ArrayLike = None, atol: float = gs.atol
+    ) -> ArrayLike:
+        """Whether ``vector`` is an ``n x m`` matrix (of the space's field:
+        complex refused on the real space)."""
+        vector = self._as_point(vector, "vector", "EndToEndMatrices.is_tangent")
+        return super().is_tangent(vector, base_point, atol)
+
     def random_tangent_vec(
         self, base_point: ArrayLike, n_samples: int = 1
     ) -> ArrayLike:

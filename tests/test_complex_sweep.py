@@ -414,6 +414,15 @@ def _classes():
                 ),
             )
         ],
+        "EndToEndMatrices.to_tangent": [
+            refused(lambda: real_space.to_tangent(z, x), "to_tangent"),
+            aware(lambda: complex_space.to_tangent(z, x), lambda r: _close(r, z)),
+        ],
+        "EndToEndMatrices.is_tangent": [
+            refused(lambda: real_space.is_tangent(z, x), "is_tangent"),
+            aware(lambda: complex_space.is_tangent(z, x), check_belongs(True)),
+            aware(lambda: complex_space.is_tangent(z[:, :2], x), check_belongs(False)),
+        ],
         "EndToEndMatrices.random_tangent_vec": [
             refused(lambda: real_space.random_tangent_vec(x), "random_tangent_vec"),
             aware(
