@@ -1360,3 +1360,45 @@ def _run(outcome: Outcome):
 def test_complex_input(name):
     for outcome in _TABLE[name]:
         _run(outcome)
+
+
+def test_exemptions_not_implemented_over_r_are_so():
+    """The entries exempted as "NotImplementedError over R too" still raise it
+    on real input (an implementation must then be swept)."""
+    rng = np.random.default_rng(3)
+    point = rng.normal(size=(DIM, DIM)) + 2 * np.eye(DIM)
+    layers = np.asarray(dln.center(point, DEPTH))
+    vector = np.asarray(dln.to_tangent(rng.normal(size=layers.shape), layers))
+    balanced = dln.BalancedManifold(DIM, DEPTH)
+    bundle = dln.BalancedBundle(balanced)
+    calls = {
+        "BalancedMetric.christoffels": lambda: balanced.metric.christoffels(layers),
+        "BalancedMetric.metric_matrix": lambda: balanced.metric.metric_matrix(layers),
+        "BalancedMetric.cometric_matrix": lambda: balanced.metric.cometric_matrix(
+            layers
+        ),
+        "BalancedMetric.injectivity_radius": lambda: balanced.metric.injectivity_radius(
+            layers
+        ),
+        "BalancedMetric.parallel_transport": lambda: balanced.metric.parallel_transport(
+            vector, layers, direction=vector
+        ),
+        "BalancedBundle.integrability_tensor": lambda: bundle.integrability_tensor(
+            vector, vector, layers
+        ),
+        "BalancedBundle.integrability_tensor_derivative": lambda: (
+            bundle.integrability_tensor_derivative(
+                vector, vector, vector, vector, vector, layers
+            )
+        ),
+        "LowRankBalancedManifold.projection": lambda: dln.LowRankBalancedManifold(
+            DIM, DEPTH, 2
+        ).projection(layers),
+    }
+    exempted = {
+        name for name, why in EXEMPT.items() if why == "NotImplementedError over R too"
+    }
+    assert exempted == set(calls)
+    for call in calls.values():
+        with pytest.raises(NotImplementedError):
+            call()
