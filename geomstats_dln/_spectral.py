@@ -5,6 +5,9 @@ need from the singular value decomposition of an end-to-end matrix lives here
 (``docs/mathematics.md`` §3).
 
 Notation. ``X = U diag(s) V^T`` with ``s_1 >= ... >= s_r > 0``, ``lam = s^2``.
+Over C (complex points, where a caller opts in with ``allow_complex``) the frame
+is ``X = U diag(s) V^*`` and every transpose below is a conjugate transpose; the
+coefficients ``a_ij`` depend on ``s`` only. The geodesic force is real only.
 For a finite depth ``N`` the *power coordinates* are ``x = lam^{1/N}`` and
 ``f(x) = x^N``; for infinite depth ``x = log lam`` and ``f = exp``. In both cases
 
