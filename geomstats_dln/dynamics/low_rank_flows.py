@@ -39,7 +39,6 @@ from geomstats_dln.low_rank import (
     LowRankFrame,
     apply_rank_operator,
     check_low_rank_depth,
-    frame_from_factors,
     low_rank_frame,
     tangent_components,
     tangent_matrix,
@@ -123,18 +122,6 @@ def factored_end_to_end(state, n: int, m: int, rank: int) -> np.ndarray:
     return (left @ core) @ right.T
 
 
-def _orthonormal_frame(left, core, right, depth):
-    """``(frame, Q_U, R_U, Q_V, R_V, P, Qc)``: QR of the factors, SVD of the small
-    core ``R_U S R_V^T = P diag(s) Qc^T``; frame ``U_f = Q_U P``, ``V_f = Q_V Qc``."""
-    q_left, r_left = np.linalg.qr(left)
-    q_right, r_right = np.linalg.qr(right)
-    p_core, s, q_core_t = np.linalg.svd(r_left @ core @ r_right.T)
-    if not s[-1] > 0:
-        raise ValueError("the factored state lost rank: a singular value reached 0")
-    frame = frame_from_factors(q_left @ p_core, s, q_right @ q_core_t.T, depth)
-    return frame, q_left, r_left, q_right, r_right, p_core, q_core_t.T
-
-
 def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
     """``X' = -A_{N,X}(P_T E'(X))`` on ``M_r`` for a packed factored state.
 
@@ -148,22 +135,38 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
     depth = check_low_rank_depth(depth, rank, n, m)
 
     def minus_gradient(state):
+        # plain NumPy on r x r blocks: this runs at every evaluation. The QR
+        # factors come from Cholesky of the Gram matrices (U^T U stays I up to
+        # integration error: U' is orthogonal to U), Q_U = U R_U^{-1}.
         left, core, right = unpack_factors(state, n, m, rank)
-        frame, _, r_left, _, r_right, p_core, q_core = _orthonormal_frame(
-            left, core, right, depth
-        )
-        matrix = (left @ core) @ right.T
-        gradient = np.asarray(loss.gradient(matrix))
-        velocity = apply_rank_operator(frame, tangent_components(frame, gradient))
-        # components in the QR frame (Q_U, Q_V) instead of the SVD frame
-        core_qr = -(p_core @ velocity.core @ q_core.T)
-        left_qr = -(velocity.left_normal @ q_core.T)
-        right_qr = -(velocity.right_normal @ p_core.T)
-        inv_r_left_t = np.linalg.inv(r_left).T
-        inv_r_right_t = np.linalg.inv(r_right).T
-        core_dot = np.linalg.solve(r_left, core_qr) @ inv_r_right_t
-        left_dot = left_qr @ inv_r_right_t @ np.linalg.inv(core)
-        right_dot = right_qr @ inv_r_left_t @ np.linalg.inv(core).T
+        try:
+            r_left = np.linalg.cholesky(left.T @ left).T
+            r_right = np.linalg.cholesky(right.T @ right).T
+        except np.linalg.LinAlgError as error:
+            raise ValueError(
+                "the factored state lost rank: a factor is singular"
+            ) from error
+        inv_left, inv_right = np.linalg.inv(r_left), np.linalg.inv(r_right)
+        p_core, s, q_core_t = np.linalg.svd(r_left @ core @ r_right.T)
+        if not s[-1] > 0:
+            raise ValueError("the factored state lost rank: a singular value reached 0")
+        a = dln_coefficients(s, s, depth, np)
+        c = s ** (2.0 * (depth - 1) / depth)
+        frame_left = left @ (inv_left @ p_core)  # U_f = Q_U P
+        frame_right = right @ (inv_right @ q_core_t.T)  # V_f = Q_V Qc
+        gradient = np.asarray(loss.gradient((left @ core) @ right.T))
+        times_right = gradient @ frame_right  # E' V_f
+        times_left = gradient.T @ frame_left  # E'^T U_f
+        rotated = frame_left.T @ times_right
+        # -A(P_T E') in the SVD frame, rotated to the QR frame (Q_U, Q_V)
+        core_qr = -(p_core @ (a * rotated) @ q_core_t)
+        left_qr = -((times_right - frame_left @ rotated) * c) @ q_core_t
+        right_qr = -((times_left - frame_right @ rotated.T) * c) @ p_core.T
+        # S' = R_U^{-1} A R_V^{-T}, U' = B R_V^{-T} S^{-1}, V' = C R_U^{-T} S^{-T}
+        inv_core = np.linalg.inv(core)
+        core_dot = inv_left @ core_qr @ inv_right.T
+        left_dot = left_qr @ (inv_right.T @ inv_core)
+        right_dot = right_qr @ (inv_left.T @ inv_core.T)
         return np.concatenate([left_dot.ravel(), core_dot.ravel(), right_dot.ravel()])
 
     def core_singular_values(state):
