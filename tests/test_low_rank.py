@@ -638,3 +638,55 @@ def test_balanced_manifold_methods_vectorize():
     np.testing.assert_array_equal(manifold.belongs(points), [True, True])
     np.testing.assert_array_equal(manifold.is_tangent(tangent, points), [True, True])
     assert not np.any(manifold.is_tangent(vectors, points))
+
+
+def _chart_hamiltonian_gradient(point, momentum, rank, depth):
+    """Reference dH/dX on M_r: autograd of H in the graph chart
+    (M, K, L) -> Q_U R_U^T (S + M) R_V Q_V^T, U~ = U + (I - U U^T) K = Q_U R_U^T
+    (Cholesky of the Gram matrix), the same for V~, then the chart differential
+    (dM, dK, dL) -> U dM V^T + K S V^T + U S L^T at 0."""
+    import autograd
+    import autograd.numpy as anp
+
+    from geomstats_dln._spectral import dln_coefficients
+
+    left, s, right_t = np.linalg.svd(point, full_matrices=False)
+    left, s, right = left[:, :rank], s[:rank], right_t[:rank].T
+
+    def hamiltonian(params):
+        core_shift, left_shift, right_shift = params
+        left_t = left + left_shift - left @ (left.T @ left_shift)
+        right_tt = right + right_shift - right @ (right.T @ right_shift)
+        chol_left = anp.linalg.cholesky(left_t.T @ left_t)
+        chol_right = anp.linalg.cholesky(right_tt.T @ right_tt)
+        q_left = anp.linalg.solve(chol_left, left_t.T).T
+        q_right = anp.linalg.solve(chol_right, right_tt.T).T
+        core = chol_left.T @ (anp.diag(s) + core_shift) @ chol_right
+        p_core, sigma, q_core_t = anp.linalg.svd(core, full_matrices=False)
+        frame_left, frame_right = q_left @ p_core, q_right @ q_core_t.T
+        a = dln_coefficients(sigma, sigma, depth, anp)
+        c = sigma ** (2.0 * (depth - 1) / depth)
+        times_right = momentum @ frame_right
+        rotated = frame_left.T @ times_right
+        left_normal = times_right - frame_left @ rotated
+        right_normal = momentum.T @ frame_left - frame_right @ rotated.T
+        return 0.5 * (
+            anp.sum(a * rotated**2)
+            + anp.sum(c * left_normal**2)
+            + anp.sum(c * right_normal**2)
+        )
+
+    zero = (np.zeros((rank, rank)), np.zeros_like(left), np.zeros_like(right))
+    core, left_part, right_part = autograd.grad(hamiltonian)(zero)
+    return left @ core @ right.T + (left_part / s) @ right.T + left @ (right_part / s).T
+
+
+@pytest.mark.parametrize("n, m, r, depth", [(4, 3, 2, 3), (5, 5, 3, 2), (6, 4, 2, 4)])
+def test_hamiltonian_force_matches_autodiff_in_a_chart(n, m, r, depth):
+    rng = np.random.default_rng(n * m + r + depth)
+    metric = FixedRankEndToEndMatrices(n, m, rank=r, depth=depth).metric
+    point = _rank_r(rng, n, m, r)
+    momentum = rng.normal(size=(n, m))
+    _, force = metric.hamiltonian_vector_field(point, momentum)
+    reference = _chart_hamiltonian_gradient(point, momentum, r, depth)
+    np.testing.assert_allclose(-force, reference, atol=1e-11 * np.abs(reference).max())
