@@ -10,8 +10,17 @@
    inner product, Riemannian gradient and tangent projection in the frame
    components (O((n + m) r^2), O(n m r) for dense inputs) against the dense
    full-SVD route (O(n^3)), medians of repeated timings, interleaved.
+3. Geodesics of (M_2, g^3) on 4 x 3 matrices: exp with the closed-form force
+   (``rank_hamiltonian_gradient``) against the same integrator with the force
+   by autograd of H in the graph chart of M_r (the previous implementation),
+   interleaved medians, and the end points compared.
 
-    python benchmarks/low_rank_bench.py [--quick]
+BLAS runs on one thread (threadpoolctl) unless ``--blas-threads`` says
+otherwise: on the loaded 2-core machine multi-threaded OpenBLAS made the
+100 x 100 upstairs products 16x slower (26.6 s instead of 1.7 s), which
+inflated the downstairs/upstairs ratio to 24x.
+
+    python benchmarks/low_rank_bench.py [--quick] [--blas-threads K]
 """
 
 from __future__ import annotations
@@ -19,8 +28,13 @@ from __future__ import annotations
 import argparse
 import time
 
+import autograd
+import autograd.numpy as anp
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+import geomstats_dln.low_rank as low_rank
+from geomstats_dln._spectral import dln_coefficients
 from geomstats_dln.dynamics import euclidean_gradient_field, integrate
 from geomstats_dln.dynamics.low_rank_flows import (
     factored_end_to_end,
@@ -28,6 +42,7 @@ from geomstats_dln.dynamics.low_rank_flows import (
     factorize,
 )
 from geomstats_dln.low_rank import (
+    FixedRankEndToEndMatrices,
     apply_rank_operator,
     low_rank_frame,
     tangent_components,
@@ -172,10 +187,110 @@ def operations_benchmark(n=256, rank=5, depth=3, repeats=30):
     return rows
 
 
+def _chart_member_force(left, s, right, momentum, depth):
+    """dH/dX at one point by autograd of H in the graph chart
+    ``(M, K, L) -> Q_U R_U^T (S + M) R_V Q_V^T`` of M_r, then the chart
+    differential ``(dM, dK, dL) -> U dM V^T + K S V^T + U S L^T``."""
+
+    def hamiltonian(params):
+        core_shift, left_shift, right_shift = params
+        left_t = left + left_shift - left @ (left.T @ left_shift)
+        right_t = right + right_shift - right @ (right.T @ right_shift)
+        chol_left = anp.linalg.cholesky(left_t.T @ left_t)
+        chol_right = anp.linalg.cholesky(right_t.T @ right_t)
+        q_left = anp.linalg.solve(chol_left, left_t.T).T
+        q_right = anp.linalg.solve(chol_right, right_t.T).T
+        core = chol_left.T @ (anp.diag(s) + core_shift) @ chol_right
+        p_core, sigma, q_core_t = anp.linalg.svd(core, full_matrices=False)
+        frame_left, frame_right = q_left @ p_core, q_right @ q_core_t.T
+        a = dln_coefficients(sigma, sigma, depth, anp)
+        c = sigma ** (2.0 * (depth - 1) / depth)
+        times_right = momentum @ frame_right
+        rotated = frame_left.T @ times_right
+        left_normal = times_right - frame_left @ rotated
+        right_normal = momentum.T @ frame_left - frame_right @ rotated.T
+        return 0.5 * (
+            anp.sum(a * rotated**2)
+            + anp.sum(c * left_normal**2)
+            + anp.sum(c * right_normal**2)
+        )
+
+    zero = (np.zeros((len(s), len(s))), np.zeros_like(left), np.zeros_like(right))
+    core, left_part, right_part = autograd.grad(hamiltonian)(zero)
+    return left @ core @ right.T + (left_part / s) @ right.T + left @ (right_part / s).T
+
+
+def _chart_force(frame, momenta):
+    """``(A_X(P), dH/dX)`` for a batch, the force by :func:`_chart_member_force`
+    one member at a time: the implementation before the closed form (the
+    baseline of part 3)."""
+    velocities, forces = [], []
+    for k in range(momenta.shape[0]):
+        member = low_rank.LowRankFrame(
+            np.asarray(frame.left[k]),
+            np.asarray(frame.singular_values[k]),
+            np.asarray(frame.right[k]),
+            frame.coefficients[k],
+            frame.null_coefficients[k],
+            frame.depth,
+        )
+        forces.append(
+            _chart_member_force(
+                member.left,
+                member.singular_values,
+                member.right,
+                momenta[k],
+                frame.depth,
+            )
+        )
+        velocities.append(
+            tangent_matrix(
+                member,
+                apply_rank_operator(member, tangent_components(member, momenta[k])),
+            )
+        )
+    return np.stack(velocities), np.stack(forces)
+
+
+def geodesic_benchmark(repeats=5):
+    """exp on (M_2, g^3), 4 x 3: closed-form force against the autograd chart."""
+    rng = np.random.default_rng(3)
+    space = FixedRankEndToEndMatrices(4, 3, rank=2, depth=3)
+    left = np.linalg.qr(rng.normal(size=(4, 2)))[0]
+    right = np.linalg.qr(rng.normal(size=(3, 2)))[0]
+    point = (left * [2.0, 1.0]) @ right.T
+    vector = 0.5 * np.asarray(space.to_tangent(rng.normal(size=(4, 3)), point))
+    closed_form = low_rank.rank_hamiltonian_gradient
+
+    def with_chart():
+        low_rank.rank_hamiltonian_gradient = _chart_force
+        try:
+            return np.asarray(space.metric.exp(vector, point))
+        finally:
+            low_rank.rank_hamiltonian_gradient = closed_form
+
+    def with_closed_form():
+        return np.asarray(space.metric.exp(vector, point))
+
+    difference = float(np.max(np.abs(with_chart() - with_closed_form())))
+    fast, slow = [], []
+    for _ in range(3):
+        fast.append(_median_time(with_closed_form, repeats))
+        slow.append(_median_time(with_chart, max(2, repeats // 2)))
+    return min(fast), min(slow), difference
+
+
 def main():
     parser = argparse.ArgumentParser(description="rank-r benchmarks")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--blas-threads", type=int, default=1)
     args = parser.parse_args()
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        _run(args)
+
+
+def _run(args):
+    print(f"BLAS threads: {args.blas_threads}")
     n, rank, count = (40, 3, 600) if args.quick else (100, 5, 3000)
     result = completion_benchmark(n, rank, count)
     print(
@@ -200,6 +315,12 @@ def main():
     print("2. operations on M_5 at n = m = 256 (seconds, best of 3 medians)")
     for name, fast, slow in operations_benchmark(repeats=10 if args.quick else 30):
         print(f"   {name:45s} {fast:.2e} vs {slow:.2e}  ({slow / fast:.0f}x)")
+    fast, slow, difference = geodesic_benchmark(3 if args.quick else 7)
+    print("3. exp on (M_2, g^3), 4 x 3 (seconds, best of 3 medians)")
+    print(
+        f"   closed-form force {fast:.2e} vs autograd chart {slow:.2e}  "
+        f"({slow / fast:.0f}x); end points differ by {difference:.1e}"
+    )
 
 
 if __name__ == "__main__":
