@@ -56,7 +56,11 @@ __all__ = ["LogFailure", "svd_path", "solve_log"]
 
 _DENSE_MAX = 100  # unknowns n * m up to which the Jacobian is formed
 _DISCRETE_SEGMENTS = 8  # segments of the discrete geodesic (starting guess)
-_JACOBIAN_RTOL = 1e-6  # integrator tolerance of the Jacobian's geodesics (RK45)
+# Integrator tolerances of the Jacobian's geodesics (RK45): loose first (a
+# Jacobian costs ~20 shots; Newton needs it only to a few digits), tight once
+# Newton makes poor progress with a loose one (near rank-deficient matrices).
+_JACOBIAN_RTOL = 1e-4
+_JACOBIAN_RTOL_ACCURATE = 1e-6
 _JACOBIAN_CHUNK = 128  # perturbed geodesics integrated in one system
 _COND_MAX = 1e12  # differential of exp treated as singular beyond this
 
@@ -162,7 +166,9 @@ def svd_path(point, end_point, depth):
 
 
 # ------------------------------------------------------------ discrete geodesic
-def discrete_geodesic(point, end_point, depth, n_segments=8, max_iter=500):
+def discrete_geodesic(
+    point, end_point, depth, n_segments=8, max_iter=500, initial=None
+):
     r"""Minimize the discrete path energy from the SVD path (module item 3).
 
     ``E(X_1, ..., X_{K-1}) = K sum_k g_{M_k}(X_{k+1} - X_k, X_{k+1} - X_k)`` with
@@ -173,15 +179,21 @@ def discrete_geodesic(point, end_point, depth, n_segments=8, max_iter=500):
     are whitened by ``A^{1/2}`` at the starting path, so that L-BFGS sees a
     well-conditioned problem even when singular values span many decades.
 
+    Parameters
+    ----------
+    initial : ndarray, shape=[K + 1, n, m], optional
+        A starting path (default: the SVD path).
+
     Returns
     -------
     points : ndarray, shape=[K + 1, n, m]
         The discrete geodesic, ``points[0] = point``, ``points[-1] = end_point``.
     """
-    path, _ = svd_path(point, end_point, depth)
-    taus = np.linspace(0.0, 1.0, n_segments + 1)
-    start = np.stack([point] + [path(t) for t in taus[1:-1]] + [end_point])
-    interior = start[1:-1]
+    if initial is None:
+        path, _ = svd_path(point, end_point, depth)
+        taus = np.linspace(0.0, 1.0, n_segments + 1)
+        initial = np.stack([point] + [path(t) for t in taus[1:-1]] + [end_point])
+    interior = np.asarray(initial)[1:-1]
     shape = interior.shape
 
     frame = svd_frame(interior, depth)  # fixed preconditioner: one SVD each
@@ -222,6 +234,33 @@ def discrete_geodesic(point, end_point, depth, n_segments=8, max_iter=500):
     return points_of(result.x)
 
 
+def _refine(points):
+    """Insert the midpoints of a discrete path (``K -> 2K`` segments)."""
+    mids = 0.5 * (points[1:] + points[:-1])
+    refined = np.empty((2 * len(points) - 1,) + points.shape[1:])
+    refined[0::2], refined[1::2] = points, mids
+    return refined
+
+
+def discrete_initial_velocity(points, depth):
+    r"""``X'(0)`` of a discrete geodesic by the discrete Legendre transform.
+
+    With ``E = K sum_k g_{M_k}(D_k, D_k)`` (``D_k = X_{k+1} - X_k``, midpoints
+    ``M_k``), the continuous energy's boundary variation ``dE = -2 <P(0), dX_0>``
+    gives the discrete momentum ``P_0 = -1/2 dE/dX_0 = K (A_{M_0}^{-1} D_0 -
+    1/4 d/dX g_{M_0}(D_0, D_0))`` and the velocity ``A_{X_0}(P_0)``. Unlike a
+    difference stencil on the points, this is exact for the discrete mechanics
+    and stays accurate where the path's singular values change by decades (near
+    rank-deficient matrices, where the entries are far from linear in ``t``).
+    """
+    n_segments = len(points) - 1
+    delta = points[1] - points[0]
+    mid = 0.5 * (points[0] + points[1])
+    _, momenta, gradients = squared_norm_and_gradient(mid[None], delta[None], depth)
+    momentum = n_segments * (momenta[0] - 0.25 * gradients[0])
+    return apply_operator(svd_frame(points[:1], depth), momentum[None], 1.0)[0]
+
+
 # ---------------------------------------------------------------------- solver
 class _Shooter:
     """``exp_x`` and its derivatives for one scaled problem (guarded)."""
@@ -234,6 +273,14 @@ class _Shooter:
         # evaluations allowed to a trial shot (then 6x the last good shot): a
         # shot creeping toward the rank-deficient boundary is abandoned
         self.budget = 4000
+        self.jacobian_rtol = _JACOBIAN_RTOL
+
+    def tighten(self) -> bool:
+        """Switch to accurate Jacobians; ``False`` when they already are."""
+        if self.jacobian_rtol <= _JACOBIAN_RTOL_ACCURATE:
+            return False
+        self.jacobian_rtol = _JACOBIAN_RTOL_ACCURATE
+        return True
 
     def residual(self, velocity, target, rtol):
         """``exp_x(v) - target``, or ``None`` when the geodesic leaves M_d."""
@@ -253,6 +300,12 @@ class _Shooter:
 
     def jacobian(self, velocity):
         """Dense ``d exp_x / d v`` [k, k] (columns: entry basis), or ``None``."""
+        jacobian = self._jacobian(velocity)
+        if jacobian is None and self.tighten():
+            jacobian = self._jacobian(velocity)  # a loose shot crossed the boundary
+        return jacobian
+
+    def _jacobian(self, velocity):
         from geomstats_dln.end_to_end import GeodesicError
 
         k = self.size
@@ -266,7 +319,7 @@ class _Shooter:
                 ends = self.metric._exp_flat(
                     batch,
                     np.broadcast_to(self.point, batch.shape),
-                    _JACOBIAN_RTOL,
+                    self.jacobian_rtol,
                     low_order=True,
                 )
             except GeodesicError:
@@ -285,7 +338,7 @@ class _Shooter:
         batch = np.stack([velocity, velocity + step * direction])
         try:
             ends = self.metric._exp_flat(
-                batch, np.broadcast_to(self.point, batch.shape), _JACOBIAN_RTOL
+                batch, np.broadcast_to(self.point, batch.shape), self.jacobian_rtol
             )
         except GeodesicError as error:
             raise LogFailure("a directional derivative left M_d") from error
@@ -375,14 +428,17 @@ def _newton(
                     break
             alpha *= 0.5
         if not accepted:
-            if dense and not fresh:
-                jacobian = None  # a stale Broyden Jacobian: recompute and retry
+            if dense and (not fresh or shooter.tighten()):
+                # a stale Broyden Jacobian or a loose one: recompute and retry
+                jacobian = None
                 continue
             raise LogFailure(
                 f"damped Newton shooting stalled at relative residual "
                 f"{res_norm / target_norm:.2e}"
             )
         if dense:
+            if fresh and not (alpha == 1.0 and new_norm < 0.1 * res_norm):
+                shooter.tighten()  # poor progress: the next Jacobian accurate
             step = alpha * delta.ravel()
             change = (new_residual - residual).ravel()
             if alpha == 1.0 and new_norm < 0.5 * res_norm:
@@ -448,6 +504,14 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
                 pass
         guess = (old_velocity - shift.reshape(point.shape)) / scale
         attempts.append(("warm start", guess, old_jacobian))
+    # The discrete geodesic first: its discrete Legendre momentum is a starting
+    # velocity accurate to O(1/K^2) even where the path runs near rank-deficient
+    # matrices (there the SVD path is poor and a stencil on the points worse).
+    segments = _DISCRETE_SEGMENTS
+    points = discrete_geodesic(x, y, metric.depth, segments)
+    attempts.append(
+        ("the discrete geodesic", discrete_initial_velocity(points, metric.depth), None)
+    )
     path, path_velocity = svd_path(x, y, metric.depth)
     attempts.append(("the SVD path", path_velocity, None))
     for name, guess, jacobian in attempts:
@@ -460,23 +524,24 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
                 max_iter,
                 final_rtol,
                 max_halvings=4,
-                max_jacobians=1,
+                max_jacobians=2,
                 jacobian=jacobian,
             )
             return scale * velocity, jacobian
         except LogFailure as failure:
             reasons.append(f"from {name}: {failure.reason}")
-    # The discrete geodesic: a starting velocity accurate to O(1/K^2) from the
-    # one-sided second-order difference, and a path through (nearly) geodesic
-    # points for the continuation.
-    segments = _DISCRETE_SEGMENTS
-    points = discrete_geodesic(x, y, metric.depth, segments)
-    guess = segments * (-3.0 * points[0] + 4.0 * points[1] - points[2]) / 2.0
+    # A finer discrete geodesic, started from the coarse one, with unlimited
+    # Jacobians.
+    fine = discrete_geodesic(
+        x, y, metric.depth, 2 * segments, initial=_refine(points)
+    )
+    guess = discrete_initial_velocity(fine, metric.depth)
     try:
         velocity, _, jacobian = _newton(shooter, guess, y, tol, max_iter, final_rtol)
         return scale * velocity, jacobian
     except LogFailure as failure:
-        reasons.append(f"from the discrete geodesic: {failure.reason}")
+        reasons.append(f"from the finer discrete geodesic: {failure.reason}")
+    points, segments = fine, 2 * segments
 
     def discrete_path(t):
         position = t * segments

@@ -265,14 +265,16 @@ def test_quotient_route_is_exact(depth):
 
 
 def test_metric_input_validation():
-    """Lists are accepted; complex input is a TypeError (never a silent cast);
-    inf in geodesic_equation is refused before LAPACK (which loops on inf)."""
+    """Lists are accepted; complex input to the geodesic maps is a TypeError
+    (never a silent cast; the metric itself is complex-aware, see
+    tests/test_complex_downstairs.py); inf in geodesic_equation is refused
+    before LAPACK (which loops on inf)."""
     metric = EndToEndMatrices(2, depth=3).metric
     listed = metric.exp([[0.1, 0.0], [0.0, 0.1]], [[1, 0], [0, 1]])
     np.testing.assert_allclose(listed, metric.exp(0.1 * np.eye(2), np.eye(2)))
     with pytest.raises(TypeError, match="complex"):
-        metric.inner_product(np.eye(2), np.eye(2), np.eye(2) + 0.5j)
-    with pytest.raises(TypeError, match="real"):
+        metric.exp(0.1 * np.eye(2), np.eye(2) + 0.5j)
+    with pytest.raises(TypeError, match="complex"):
         metric.log(np.eye(2) + 0.5j, np.eye(2))
     state = np.stack([np.array([[np.inf, 0.0], [0.0, 1.0]]), np.eye(2)])
     with pytest.raises(ValueError, match="non-finite"):
