@@ -434,6 +434,177 @@ def _sweep_cases():
     return cases
 
 
+def _sweep_cases_added():
+    """The same outcome classes for the modules added after the first sweep:
+    networks, statistics, clustering, interpolation, low_rank, optimization,
+    connection. ``"no hang"``: a clear error or a finite result are both
+    right (rank-deficient inputs, where either is documented)."""
+    from geomstats_dln import (
+        clustering,
+        connection,
+        interpolation,
+        low_rank,
+        networks,
+        optimization,
+        statistics,
+    )
+
+    good = np.array([[2.0, 0.3], [0.1, 1.0]])
+    other = np.array([[1.5, -0.2], [0.4, 0.8]])
+    vec = np.array([[0.1, -0.2], [0.3, 0.05]])
+    matrices = {
+        "list": ("result", good.tolist()),
+        "tuple": ("result", tuple(map(tuple, good))),
+        "float32": ("result", good.astype(np.float32)),
+        "int": ("result", np.array([[2, 0], [1, 1]])),
+        "inf": ("error", np.array([[np.inf, 0.3], [0.1, 1.0]])),
+        "nan": ("error", np.array([[np.nan, 0.3], [0.1, 1.0]])),
+        "complex": ("error", good + 1j),
+        "vector": ("error", np.ones(3)),
+        "singular": ("no hang", np.array([[1.0, 1.0], [1.0, 1.0]])),
+        "strings": ("error", np.array([["a", "b"], ["c", "d"]])),
+    }
+
+    def net(x):
+        return networks.LinearNetwork(networks.balanced_layers(x, [2, 2, 2, 2]))
+
+    matrix_functions = {
+        "balanced_layers": lambda x: networks.balanced_layers(x, [2, 2, 2, 2]),
+        "dln_metric": lambda x: statistics.dln_metric(np.stack([x, x]), 3),
+        "determinant_components": lambda x: statistics.determinant_components(
+            np.stack([x, x])
+        ),
+        "pairwise_distances": lambda x: statistics.pairwise_distances(
+            np.stack([np.asarray(x, dtype=float), other]), depth=3, progress=False
+        ),
+        "whiten (point)": lambda x: statistics.whiten(vec, x, 3),
+        "whiten (vector)": lambda x: statistics.whiten(x, good, 3),
+        "truncated_svd": lambda x: low_rank.truncated_svd(x, 1),
+        "low_rank_frame": lambda x: low_rank.low_rank_frame(x, 1, 3),
+        "second_order_retraction (point)": lambda x: (
+            optimization.second_order_retraction(x, vec, 3)
+        ),
+        "second_order_retraction (vector)": lambda x: (
+            optimization.second_order_retraction(good, x, 3)
+        ),
+        "christoffel_contraction (point)": lambda x: connection.christoffel_contraction(
+            x, vec, vec, 3
+        ),
+        "christoffel_contraction (vector)": lambda x: (
+            connection.christoffel_contraction(good, x, vec, 3)
+        ),
+        "interpolate": lambda x: interpolation.interpolate(
+            net(x), net(other), n_points=3
+        ),
+    }
+    cases = []
+    for fname, function in matrix_functions.items():
+        for label, (expected, value) in matrices.items():
+            if label == "singular" and fname in ("determinant_components",):
+                expected = "result"
+            if label == "singular" and fname == "truncated_svd":
+                expected = "result"  # rank 1 = the requested rank
+            cases.append((fname, label, expected, lambda f=function, v=value: f(v)))
+    distances = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.5], [2.0, 1.5, 0.0]])
+    bad_distances = {
+        "list": ("result", distances.tolist()),
+        "nan": ("error", np.where(distances == 1.0, np.nan, distances)),
+        "negative": ("error", -distances),
+        "not symmetric": ("error", distances + np.triu(np.ones((3, 3)), 1)),
+        "not square": ("error", np.ones((3, 2))),
+        "complex": ("error", distances + 1j),
+    }
+    distance_functions = {
+        "check_distance_matrix": clustering.check_distance_matrix,
+        "mds_embedding": clustering.mds_embedding,
+        "KMedoids.fit": lambda d: clustering.KMedoids(2).fit(d),
+    }
+    for fname, function in distance_functions.items():
+        for label, (expected, value) in bad_distances.items():
+            cases.append((fname, label, expected, lambda f=function, v=value: f(v)))
+    sizes = {"2.5": 2.5, "-1": -1, "True": True, "'3'": "3", "0": 0}
+    for label, size in sizes.items():
+        cases += [
+            (
+                "dln_metric",
+                f"depth={label}",
+                "error",
+                lambda v=size: statistics.dln_metric(np.stack([good, other]), v),
+            ),
+            (
+                "christoffel_contraction",
+                f"depth={label}",
+                "error",
+                lambda v=size: connection.christoffel_contraction(good, vec, vec, v),
+            ),
+            (
+                "truncated_svd",
+                f"rank={label}",
+                "error",
+                lambda v=size: low_rank.truncated_svd(good, v),
+            ),
+            (
+                "KMedoids",
+                f"n_clusters={label}",
+                "error",
+                lambda v=size: clustering.KMedoids(v).fit(distances),
+            ),
+            (
+                "mds_embedding",
+                f"n_components={label}",
+                "error",
+                lambda v=size: clustering.mds_embedding(distances, v),
+            ),
+            (
+                "interpolate",
+                f"n_points={label}",
+                "error",
+                lambda v=size: interpolation.interpolate(net(good), net(other), 3, v),
+            ),
+        ]
+    cases += [
+        (
+            "LinearNetwork",
+            "layers with inf",
+            "error",
+            lambda: networks.LinearNetwork([np.full((2, 2), np.inf), good]),
+        ),
+        (
+            "LinearNetwork",
+            "widths that do not chain",
+            "error",
+            lambda: networks.LinearNetwork([np.ones((3, 2)), np.ones((2, 2))]),
+        ),
+        (
+            "LinearNetwork",
+            "a string",
+            "error",
+            lambda: networks.LinearNetwork("layers"),
+        ),
+        (
+            "NetworkEnsemble",
+            "networks of different depths",
+            "error",
+            lambda: networks.NetworkEnsemble([net(good), [good, good]]),
+        ),
+        (
+            "align_layers",
+            "different widths",
+            "error",
+            lambda: networks.align_layers([good, good], [np.ones((3, 2)), good]),
+        ),
+        (
+            "pairwise_distances",
+            "different components",
+            "NaN/inf result",  # inf between components, documented
+            lambda: statistics.pairwise_distances(
+                np.stack([good, np.diag([1.0, -1.0])]), depth=3, progress=False
+            ),
+        ),
+    ]
+    return cases
+
+
 def _classify(expected, thunk, queue):
     try:
         value = thunk()
@@ -444,23 +615,29 @@ def _classify(expected, thunk, queue):
     except Exception:  # noqa: BLE001 - counted
         queue.put("obscure exception")
         return
-    arrays = value if isinstance(value, tuple) else (value,)
-    finite = all(
-        np.all(np.isfinite(np.asarray(getattr(a, "states", a), dtype=complex)))
-        for a in arrays
-        if not hasattr(a, "mask")
-    )
-    queue.put("result" if finite else "NaN/inf result")
+    arrays = value if isinstance(value, tuple | list) else (value,)
+
+    def finite(item) -> bool:
+        item = getattr(item, "states", item)
+        try:
+            return bool(np.all(np.isfinite(np.asarray(item, dtype=complex))))
+        except (TypeError, ValueError):  # an object (estimator, metric, paths)
+            return True
+
+    ok = all(finite(a) for a in arrays if not hasattr(a, "mask"))
+    queue.put("result" if ok else "NaN/inf result")
 
 
-def sweep(timeout: float = 10.0) -> None:
-    """Item 3: the bad-input sweep; counts per outcome class."""
+def sweep(timeout: float = 10.0, added: bool = False) -> None:
+    """Item 3: the bad-input sweep; counts per outcome class. ``added``: the
+    cases of the modules added after the first sweep instead."""
     import multiprocessing
     from collections import Counter
 
     context = multiprocessing.get_context("fork")
     counts, wrong = Counter(), []
-    for fname, label, expected, thunk in _sweep_cases():
+    cases = _sweep_cases_added() if added else _sweep_cases()
+    for fname, label, expected, thunk in cases:
         queue = context.Queue()
         process = context.Process(target=_classify, args=(expected, thunk, queue))
         process.start()
@@ -472,13 +649,19 @@ def sweep(timeout: float = 10.0) -> None:
         else:
             outcome = queue.get() if not queue.empty() else "crash"
         counts[outcome] += 1
-        good = outcome == {"error": "clear error"}.get(expected, expected)
+        if expected == "no hang":
+            good = outcome in ("clear error", "result")
+        else:
+            good = outcome == {"error": "clear error"}.get(expected, expected)
         counts["as expected" if good else "not as expected"] += 1
         if not good:
             wrong.append(f"{fname} [{label}]: {outcome} (expected {expected})")
     import geomstats_dln
 
-    print(f"== sweep ({geomstats_dln.__file__}) ==")
+    print(
+        f"== sweep{' (added modules)' if added else ''} ({geomstats_dln.__file__}) =="
+    )
+    print(f"  cases: {len(cases)}")
     for name in sorted(counts):
         print(f"  {name}: {counts[name]}")
     for line in wrong:
@@ -494,6 +677,11 @@ def main() -> None:
     parser.add_argument("--skip-depth", action="store_true")
     parser.add_argument("--sweep-only", action="store_true")
     parser.add_argument(
+        "--sweep-added",
+        action="store_true",
+        help="the sweep of the modules added after the first one",
+    )
+    parser.add_argument(
         "--depth-only", action="store_true", help="only the depth-1000 timings"
     )
     parser.add_argument("--depth", type=int, default=1000)
@@ -503,6 +691,9 @@ def main() -> None:
         return
     if args.sweep_only:
         sweep()
+        return
+    if args.sweep_added:
+        sweep(added=True)
         return
     if not args.skip_depth:
         depth_1000(args.depth)
