@@ -4,7 +4,7 @@ Complete a 20 x 20 rank-2 matrix from 30% of its entries with networks of
 depth N = 1, 2, 3, 4 started small and balanced, and print the effective rank
 and the recovery error of the result. Both the upstairs training of a network
 (gradient descent on the layers) and the downstairs flow on (M_d, g^N) are
-shown for N = 3. Runs in about 30 seconds.
+shown for N = 3. Runs in about 20 seconds.
 
     python examples/deeper_lower_rank.py
 """

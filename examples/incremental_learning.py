@@ -5,7 +5,7 @@ positive definite starts X_0 = scale * expm(S): the loss plateaus and the
 singular values are learned one at a time, the largest first; the smaller the
 scale, the longer the plateaus (log(1/scale) for N = 2, scale^{-(N-2)/N} for
 N >= 3). Each mode's learning time is compared with the scalar ODE
-x' = N x^{2(N-1)/N} (y - x). Writes incremental_learning.png. About 30 s.
+x' = N x^{2(N-1)/N} (y - x). Writes incremental_learning.png. About 10 s.
 
     python examples/incremental_learning.py
 """
