@@ -134,11 +134,6 @@ def bench_random(rows, quick):
     detail = []
     for d in sizes:
         for depth in depths:
-            if d == 64 and depth == math.inf:
-                # one force evaluation costs ~40 ms here (d^3 divided-difference
-                # tensors): a log takes many minutes; reported, not timed.
-                detail.append("d=64 N=inf: not timed (40 ms per force evaluation)")
-                continue
             metric = EndToEndMatrices(d, depth=depth).metric
             for _ in range(1 if (quick or d == 64) else 2):
                 x = np.eye(d) + 0.3 * rng.normal(size=(d, d)) / np.sqrt(d)
