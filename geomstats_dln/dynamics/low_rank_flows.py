@@ -139,14 +139,15 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
         # factors come from Cholesky of the Gram matrices (U^T U stays I up to
         # integration error: U' is orthogonal to U), Q_U = U R_U^{-1}.
         left, core, right = unpack_factors(state, n, m, rank)
-        try:
-            r_left = np.linalg.cholesky(left.T @ left).T
-            r_right = np.linalg.cholesky(right.T @ right).T
+        grams = np.stack([left.T @ left, right.T @ right])
+        try:  # one call each for both factors: wrapper overhead dominates here
+            r_factors = np.linalg.cholesky(grams).swapaxes(-1, -2)
         except np.linalg.LinAlgError as error:
             raise ValueError(
                 "the factored state lost rank: a factor is singular"
             ) from error
-        inv_left, inv_right = np.linalg.inv(r_left), np.linalg.inv(r_right)
+        r_left, r_right = r_factors
+        inv_left, inv_right = np.linalg.inv(r_factors)
         p_core, s, q_core_t = np.linalg.svd(r_left @ core @ r_right.T)
         if not s[-1] > 0:
             raise ValueError("the factored state lost rank: a singular value reached 0")
@@ -162,8 +163,9 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
         core_qr = -(p_core @ (a * rotated) @ q_core_t)
         left_qr = -((times_right - frame_left @ rotated) * c) @ q_core_t
         right_qr = -((times_left - frame_right @ rotated.T) * c) @ p_core.T
-        # S' = R_U^{-1} A R_V^{-T}, U' = B R_V^{-T} S^{-1}, V' = C R_U^{-T} S^{-T}
-        inv_core = np.linalg.inv(core)
+        # S' = R_U^{-1} A R_V^{-T}, U' = B R_V^{-T} S^{-1}, V' = C R_U^{-T} S^{-T},
+        # with S^{-1} = R_V^T Qc diag(1/s) P^T R_U from the SVD of the core
+        inv_core = (r_right.T @ (q_core_t.T / s)) @ (p_core.T @ r_left)
         core_dot = inv_left @ core_qr @ inv_right.T
         left_dot = left_qr @ (inv_right.T @ inv_core)
         right_dot = right_qr @ (inv_left.T @ inv_core.T)
