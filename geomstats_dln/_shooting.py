@@ -376,6 +376,7 @@ def _newton(
     res_norm = float(np.linalg.norm(residual))
     fresh = False
     jacobians = 0
+    res_at_jacobian = res_norm
     for _ in range(max_iter):
         if res_norm <= tol * target_norm:
             if rtol <= final_rtol:
@@ -388,12 +389,19 @@ def _newton(
             continue
         if dense:
             if jacobian is None:
-                if max_jacobians is not None and jacobians >= max_jacobians:
+                # A capped attempt may recompute while each Jacobian still buys
+                # a tenfold smaller residual.
+                if (
+                    max_jacobians is not None
+                    and jacobians >= max_jacobians
+                    and res_norm > 0.1 * res_at_jacobian
+                ):
                     raise LogFailure(
                         f"Newton needs a new Jacobian at relative residual "
                         f"{res_norm / target_norm:.2e}"
                     )
                 jacobians += 1
+                res_at_jacobian = res_norm
                 jacobian = shooter.jacobian(velocity)
                 fresh = True
                 if jacobian is None:
@@ -504,16 +512,23 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
                 pass
         guess = (old_velocity - shift.reshape(point.shape)) / scale
         attempts.append(("warm start", guess, old_jacobian))
-    # The discrete geodesic first: its discrete Legendre momentum is a starting
-    # velocity accurate to O(1/K^2) even where the path runs near rank-deficient
-    # matrices (there the SVD path is poor and a stencil on the points worse).
+    # The SVD path first when its shot already lands close (it is exact for
+    # shared singular vectors); otherwise the discrete geodesic, whose discrete
+    # Legendre momentum is a starting velocity accurate to O(1/K^2) even where
+    # the path runs near rank-deficient matrices (there the SVD path is poor
+    # and a stencil on the points worse).
+    path, path_velocity = svd_path(x, y, metric.depth)
+    svd_residual = shooter.residual(path_velocity, y, 1e-6)
+    svd_first = svd_residual is not None and float(
+        np.linalg.norm(svd_residual)
+    ) <= 1e-3 * float(np.linalg.norm(y))
+    if svd_first:
+        attempts.append(("the SVD path", path_velocity, None))
     segments = _DISCRETE_SEGMENTS
     points = discrete_geodesic(x, y, metric.depth, segments)
     attempts.append(
         ("the discrete geodesic", discrete_initial_velocity(points, metric.depth), None)
     )
-    path, path_velocity = svd_path(x, y, metric.depth)
-    attempts.append(("the SVD path", path_velocity, None))
     for name, guess, jacobian in attempts:
         try:
             velocity, _, jacobian = _newton(
@@ -530,17 +545,24 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
             return scale * velocity, jacobian
         except LogFailure as failure:
             reasons.append(f"from {name}: {failure.reason}")
-    # A finer discrete geodesic, started from the coarse one, with unlimited
-    # Jacobians.
-    fine = discrete_geodesic(
-        x, y, metric.depth, 2 * segments, initial=_refine(points)
-    )
+    # A finer discrete geodesic, started from the coarse one, then the SVD path
+    # (when the geodesic runs close to rank-deficient matrices a coarse path's
+    # velocity can shoot across them).
+    fine = discrete_geodesic(x, y, metric.depth, 2 * segments, initial=_refine(points))
+    retries = [
+        ("the finer discrete geodesic", discrete_initial_velocity(fine, metric.depth))
+    ]
+    if not svd_first:
+        retries.append(("the SVD path", path_velocity))
+    for name, guess in retries:
+        try:
+            velocity, _, jacobian = _newton(
+                shooter, guess, y, tol, max_iter, final_rtol, max_jacobians=3
+            )
+            return scale * velocity, jacobian
+        except LogFailure as failure:
+            reasons.append(f"from {name}: {failure.reason}")
     guess = discrete_initial_velocity(fine, metric.depth)
-    try:
-        velocity, _, jacobian = _newton(shooter, guess, y, tol, max_iter, final_rtol)
-        return scale * velocity, jacobian
-    except LogFailure as failure:
-        reasons.append(f"from the finer discrete geodesic: {failure.reason}")
     points, segments = fine, 2 * segments
 
     def discrete_path(t):
