@@ -84,12 +84,11 @@ def _as_mask(mask) -> np.ndarray:
     return array
 
 
-def _as_point(point):
-    """Arrays (numpy or autograd boxes) pass through; lists become gs arrays."""
-    # why: converting an autograd ArrayBox would cut it off the autograd tape.
-    if hasattr(point, "shape") and hasattr(point, "ndim"):
-        return point
-    return gs.array(np.asarray(point, dtype=float))
+def _as_point(point, function: str = ""):
+    """Real arrays pass (autograd boxes unchanged: converting one would cut it
+    off the tape); lists become arrays; complex input is a ``TypeError`` (a loss
+    of a complex X would be a complex number)."""
+    return as_float_array(point, "X", function)
 
 
 # ----------------------------------------------------------------- base class
@@ -114,8 +113,8 @@ class Loss(abc.ABC):
         """``(n, m)``: the shape of the end-to-end matrices ``X``."""
         return self._shape
 
-    def _check(self, point):
-        point = _as_point(point)
+    def _check(self, point, method: str = "value"):
+        point = _as_point(point, f"{type(self).__name__}.{method}")
         if tuple(point.shape[-2:]) != self._shape or point.ndim < 2:
             n, m = self._shape
             raise ValueError(
@@ -150,7 +149,7 @@ class Loss(abc.ABC):
         -------
         gradient : array-like, shape=[..., n, m]
         """
-        return self._gradient(self._check(point))
+        return self._gradient(self._check(point, "gradient"))
 
     def __call__(self, point):
         """Same as :meth:`value`."""

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from geomstats_dln._validation import as_float_array
+
 __all__ = [
     "LinearNetwork",
     "NetworkEnsemble",
@@ -60,12 +62,10 @@ _TORCH_HINT = "PyTorch is an optional extra: pip install 'geomstats-dln[torch]'"
 
 
 # ---------------------------------------------------------------- validation
-def _as_layer(layer: Any, name: str) -> np.ndarray:
+def _as_layer(layer: Any, name: str, function: str = "LinearNetwork") -> np.ndarray:
     """One layer as a finite float64 2-D array, else an error naming it."""
-    try:
-        array = np.array(layer, dtype=float)  # a copy: networks do not alias input
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} is not a numeric array: {exc}") from exc
+    # a copy: networks do not alias input; complex layers are a TypeError
+    array = np.array(as_float_array(layer, name, function), dtype=float)
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array (d_k x d_(k-1)), got shape {array.shape}"
@@ -397,7 +397,9 @@ class LinearNetwork:
     def from_array(cls, parameters: ArrayLike) -> LinearNetwork:
         """From stacked equal-width layers ``[N, d, d]`` (``parameters[k-1] = W_k``),
         the layout of :class:`geomstats_dln.DLNParameterSpace`."""
-        parameters = np.asarray(parameters, dtype=float)
+        parameters = as_float_array(
+            parameters, "parameters", "LinearNetwork.from_array"
+        )
         if parameters.ndim != 3:
             raise ValueError(
                 f"parameters must have shape [N, d, d], got {parameters.shape}"
@@ -603,7 +605,7 @@ class LinearNetwork:
         for k, (matrix, width) in enumerate(
             zip(matrices, hidden, strict=True), start=1
         ):
-            matrix = _as_layer(matrix, f"A_{k}")
+            matrix = _as_layer(matrix, f"A_{k}", "LinearNetwork.act")
             if matrix.shape != (width, width):
                 raise ValueError(
                     f"A_{k} must have shape ({width}, {width}), got {matrix.shape}"
@@ -661,7 +663,11 @@ class LinearNetwork:
         widths are ``min(d_N, d_0)``, the smallest that can carry a full-rank
         ``X``.
         """
-        matrix = np.asarray(end_to_end_matrix, dtype=float)
+        matrix = as_float_array(
+            end_to_end_matrix,
+            "end_to_end_matrix",
+            "LinearNetwork.balanced_from_end_to_end",
+        )
         if (widths is None) == (depth is None):
             raise ValueError("give exactly one of widths and depth")
         if widths is None:
@@ -691,7 +697,7 @@ class LinearNetwork:
         -------
         outputs : ndarray, shape=[d_N] or [d_N, n_samples]
         """
-        values = np.asarray(inputs, dtype=float)
+        values = as_float_array(inputs, "inputs", "LinearNetwork.apply")
         if values.ndim not in (1, 2) or values.shape[0] != self.widths[0]:
             raise ValueError(
                 f"inputs must have shape [{self.widths[0]}] or [{self.widths[0]}, "
@@ -735,7 +741,7 @@ class NetworkEnsemble(Sequence[LinearNetwork]):
     def from_array(cls, layers: ArrayLike) -> NetworkEnsemble:
         """From stacked layers ``[n_networks, N, d, d]`` (input layer first),
         the output of :func:`geomstats_dln.datasets.train_ensemble`."""
-        layers = np.asarray(layers, dtype=float)
+        layers = as_float_array(layers, "layers", "NetworkEnsemble.from_array")
         if layers.ndim != 4:
             raise ValueError(
                 f"layers must have shape [n_networks, N, d, d], got {layers.shape}"
@@ -745,7 +751,10 @@ class NetworkEnsemble(Sequence[LinearNetwork]):
     @classmethod
     def from_stacked(cls, stacked: Sequence[ArrayLike]) -> NetworkEnsemble:
         """From per-layer stacks ``[n_networks, d_k, d_(k-1)]``."""
-        stacked = [np.asarray(a, dtype=float) for a in stacked]
+        stacked = [
+            as_float_array(a, f"stacked[{k}]", "NetworkEnsemble.from_stacked")
+            for k, a in enumerate(stacked)
+        ]
         count = stacked[0].shape[0]
         return cls([LinearNetwork([a[i] for a in stacked]) for i in range(count)])
 

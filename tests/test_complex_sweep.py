@@ -951,9 +951,13 @@ def _losses_and_networks():
         "RegressionLoss.gradient": [
             refused(lambda: regression.gradient(x), "gradient")
         ],
-        "LinearNetwork": [refused(lambda: dln.LinearNetwork(list(LAYERS)), "layers")],
+        "LinearNetwork": [
+            refused(lambda: dln.LinearNetwork(list(LAYERS)), "LinearNetwork")
+        ],
         "LinearNetwork.from_layers": [
-            refused(lambda: dln.LinearNetwork.from_layers(list(LAYERS)), "layers")
+            refused(
+                lambda: dln.LinearNetwork.from_layers(list(LAYERS)), "LinearNetwork"
+            )
         ],
         "LinearNetwork.from_array": [
             refused(lambda: dln.LinearNetwork.from_array(LAYERS), "parameters")
@@ -969,7 +973,7 @@ def _losses_and_networks():
         ],
         "LinearNetwork.apply": [refused(lambda: network.apply(z), "inputs", "apply")],
         "NetworkEnsemble": [
-            refused(lambda: dln.NetworkEnsemble([list(LAYERS)]), "layers")
+            refused(lambda: dln.NetworkEnsemble([list(LAYERS)]), "LinearNetwork")
         ],
         "NetworkEnsemble.from_array": [
             refused(lambda: dln.NetworkEnsemble.from_array(LAYERS[None]), "layers")
@@ -1256,17 +1260,6 @@ for _name in (
     "EntryCoordinatesDLNMetric.cometric_matrix"
 ).split():
     KNOWN_LEAKS[f"dynamics.{_name}"] = f"geomstats_dln.dynamics: {_CAST}"
-for _name in "value gradient".split():
-    for _loss in "Quadratic Regression MatrixCompletion MatrixSensing".split():
-        KNOWN_LEAKS[f"{_loss}Loss.{_name}"] = (
-            f"losses.py: {_CAST}; E(X) of a complex X is a complex number"
-        )
-for _name in (
-    "LinearNetwork LinearNetwork.from_layers LinearNetwork.from_array "
-    "LinearNetwork.balanced_from_end_to_end LinearNetwork.act LinearNetwork.apply "
-    "NetworkEnsemble NetworkEnsemble.from_array NetworkEnsemble.from_stacked"
-).split():
-    KNOWN_LEAKS[_name] = f"networks.py: {_CAST}"
 for _name in (
     "belongs center horizontal_lift horizontal_projection is_tangent "
     "random_tangent_vec tangent_basis to_tangent vertical_basis vertical_projection"
