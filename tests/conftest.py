@@ -21,5 +21,5 @@ def pytest_configure(config) -> None:
     # full-size statistical tests (skipped with GEOMSTATS_DLN_FAST=1)
     config.addinivalue_line("markers", "slow: long statistical test")
     # marks of geomstats' generic test cases (tests/test_geomstats_suite.py)
-    for name in ("vec", "random", "shape", "ignore", "mathprop"):
+    for name in ("vec", "random", "shape", "ignore", "mathprop", "type"):
         config.addinivalue_line("markers", f"{name}: geomstats test-case mark")
