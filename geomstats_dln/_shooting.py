@@ -7,7 +7,7 @@ moves, each there for a failure mode seen on trained networks:
    geodesics with the same parameter (``g_{cX}(cZ, cZ) = c^{2/N} g_X(Z, Z)``), so
    ``log_{cX}(cY) = c log_X(Y)``. The problem is solved for ``X / c``, ``Y / c``
    with ``c = s_max(X)``, and every tolerance is relative.
-2. **Starting guess from the SVD path.** With ``X = U_X S_X V_X^T`` and
+2. **Starting guesses.** The *SVD path*: with ``X = U_X S_X V_X^T`` and
    ``Y = U_Y S_Y V_Y^T`` (singular vectors paired in order, their signs chosen so
    that the rotations ``U_X^T U_Y`` and ``V_X^T V_Y`` are proper and close to the
    identity), the curve ``U(t) S(t) V(t)^T`` with ``U(t) = U_X e^{t log(U_X^T
@@ -15,23 +15,25 @@ moves, each there for a failure mode seen on trained networks:
    ``Y`` through full-rank matrices; it *is* the geodesic when ``X`` and ``Y``
    share their singular vectors (the frame-diagonal closed form: in the
    coordinates ``w = s^{1/N}`` the metric restricted to ``diag(s)`` is
-   ``N |dw|^2``). Its initial velocity is the first guess, and the straight
-   line ``Y - X`` the second.
+   ``N |dw|^2``). Its velocity starts Newton when its shot already lands within
+   ``1e-3`` of ``Y``. Otherwise the *discrete geodesic* (:func:`discrete_geodesic`,
+   the path energy minimized with its closed-form gradient) does, through its
+   discrete Legendre momentum (:func:`discrete_initial_velocity`), accurate to
+   ``O(1/K^2)`` also where the path runs near rank-deficient matrices.
 3. **Guarded Newton with a line search.** Every shot that leaves the full-rank
    set (the geodesic equation's integrator stops, :class:`GeodesicError`)
    counts as an infinite residual, so the step is shortened instead of the
    whole log failing. The Jacobian of ``exp_X`` is a forward difference of
    geodesics integrated *together* with the unperturbed one (shared step sizes
-   make the quotient consistent) at a loose tolerance; Broyden updates keep it
-   between recomputations. The shots' tolerance follows the residual
-   (inexact Newton), and the last one is at the metric's full ``rtol``.
-   When Newton from the SVD path stalls, it restarts from the discrete
-   geodesic (:func:`discrete_geodesic`, the path energy minimized with its
-   closed-form gradient) and its second-order starting velocity.
-4. **Continuation** along the discrete geodesic, then along the SVD path, when
-   Newton from both guesses stalls: the targets ``Y(tau)`` move from ``X`` to
-   ``Y`` along the path, each solved from the previous solution, with the step
-   in ``tau`` halved on failure and grown on success.
+   make the quotient consistent), at a loose tolerance first and a tight one
+   once Newton makes poor progress; Broyden updates keep it between
+   recomputations. The shots' tolerance follows the residual (inexact Newton),
+   and the last one is at the metric's full ``rtol``. When Newton stalls, it
+   restarts from a discrete geodesic twice as fine, then from the SVD path.
+4. **Continuation** along the fine discrete geodesic, then along the SVD path,
+   when Newton from every guess stalls: the targets ``Y(tau)`` move from ``X``
+   to ``Y`` along the path, each solved from the previous solution, with the
+   step in ``tau`` halved on failure and grown on success.
 
 Large matrices (``n m > _DENSE_MAX``) solve the Newton systems matrix-free
 (GMRES on directional derivatives) instead of forming the Jacobian.
