@@ -34,7 +34,9 @@ A_{N,X}(Y) = Z`` on the balanced variety; hence the submersion identity
           = g^N_X(Z, Z)
 
 at rank ``r``, the rank-r form of survey Thm 13 (tested against a dense Jacobian
-of the parametrization).
+of the parametrization). Horizontal geodesics (the lifts of ``(M_r, g^N)``
+geodesics, :meth:`LowRankBalancedManifold.horizontal_geodesic`) are therefore
+geodesics of the balanced manifold of rank ``r`` (O'Neill).
 """
 
 from __future__ import annotations
@@ -214,8 +216,10 @@ class LowRankBalancedManifold(Manifold):
     ``r (2d - r) + (N - 1)(d r - r (r + 1)/2)`` (module docstring). Its image
     under ``phi`` is :class:`~geomstats_dln.low_rank.FixedRankEndToEndMatrices`
     ``(d, d, r, N)``, available as :attr:`base`, and ``phi`` is a Riemannian
-    submersion onto it. Single points (no batches) for the linear-algebra
-    methods, which use dense bases of size ``N d^2``: meant for small widths.
+    submersion onto it. The linear-algebra methods take batches ``[..., N, d, d]``
+    point by point and use dense bases of size ``N d^2``: meant for small widths;
+    ``vertical_basis``, ``tangent_basis`` and :meth:`horizontal_geodesic` take
+    single points.
 
     Parameters
     ----------
