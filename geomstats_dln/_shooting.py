@@ -503,7 +503,28 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     shooter = _Shooter(metric, x)
     final_rtol = metric.rtol
     reasons = []
-    attempts = []
+
+    def attempt(name, guess, jacobian=None, max_jacobians=2, max_halvings=4):
+        """Newton from ``guess``: ``(velocity, jacobian)``, or ``None``."""
+        try:
+            velocity, _, jacobian = _newton(
+                shooter,
+                guess,
+                y,
+                tol,
+                max_iter,
+                final_rtol,
+                max_halvings=max_halvings,
+                max_jacobians=max_jacobians,
+                jacobian=jacobian,
+            )
+        except LogFailure as failure:
+            reasons.append(f"from {name}: {failure.reason}")
+            return None
+        return scale * velocity, jacobian
+
+    # Guesses are built only when needed: a warm start usually converges
+    # without a Jacobian, and then neither path is computed.
     if warm_start is not None:
         base, old_velocity, old_jacobian = warm_start
         shift = (point - base).ravel()
@@ -513,7 +534,9 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
             except np.linalg.LinAlgError:
                 pass
         guess = (old_velocity - shift.reshape(point.shape)) / scale
-        attempts.append(("warm start", guess, old_jacobian))
+        result = attempt("warm start", guess, old_jacobian)
+        if result is not None:
+            return result
     # The SVD path first when its shot already lands close (it is exact for
     # shared singular vectors); otherwise the discrete geodesic, whose discrete
     # Legendre momentum is a starting velocity accurate to O(1/K^2) even where
@@ -525,28 +548,16 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         np.linalg.norm(svd_residual)
     ) <= 1e-3 * float(np.linalg.norm(y))
     if svd_first:
-        attempts.append(("the SVD path", path_velocity, None))
+        result = attempt("the SVD path", path_velocity)
+        if result is not None:
+            return result
     segments = _DISCRETE_SEGMENTS
     points = discrete_geodesic(x, y, metric.depth, segments)
-    attempts.append(
-        ("the discrete geodesic", discrete_initial_velocity(points, metric.depth), None)
+    result = attempt(
+        "the discrete geodesic", discrete_initial_velocity(points, metric.depth)
     )
-    for name, guess, jacobian in attempts:
-        try:
-            velocity, _, jacobian = _newton(
-                shooter,
-                guess,
-                y,
-                tol,
-                max_iter,
-                final_rtol,
-                max_halvings=4,
-                max_jacobians=2,
-                jacobian=jacobian,
-            )
-            return scale * velocity, jacobian
-        except LogFailure as failure:
-            reasons.append(f"from {name}: {failure.reason}")
+    if result is not None:
+        return result
     # A finer discrete geodesic, started from the coarse one, then the SVD path
     # (when the geodesic runs close to rank-deficient matrices a coarse path's
     # velocity can shoot across them).
@@ -557,13 +568,9 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     if not svd_first:
         retries.append(("the SVD path", path_velocity))
     for name, guess in retries:
-        try:
-            velocity, _, jacobian = _newton(
-                shooter, guess, y, tol, max_iter, final_rtol, max_jacobians=3
-            )
-            return scale * velocity, jacobian
-        except LogFailure as failure:
-            reasons.append(f"from {name}: {failure.reason}")
+        result = attempt(name, guess, max_jacobians=3, max_halvings=10)
+        if result is not None:
+            return result
     guess = discrete_initial_velocity(fine, metric.depth)
     points, segments = fine, 2 * segments
 
