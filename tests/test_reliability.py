@@ -169,8 +169,14 @@ def test_array_likes_are_converted_once_and_complex_refused():
     assert entropy(as_list, 3) == pytest.approx(float(entropy(X_GOOD, 3)), rel=1e-15)
     float32 = center(X_GOOD.astype(np.float32), 3)
     assert float32.dtype == np.float64
-    with pytest.raises(TypeError, match=r"center: .*complex"):
-        center(X_GOOD + 1j, 3)
+    # center is complex-aware since the complex-DLN work: a complex X gets a
+    # complex balanced lift (phi(W) = X, Hermitian moments G = 0)
+    lifted = center(X_GOOD + 1j, 3)
+    assert np.max(np.abs(end_to_end(lifted) - (X_GOOD + 1j))) <= 1e-14
+    assert np.max(np.abs(moments(lifted))) <= 1e-14
+    # real-only entry points refuse complex input with a TypeError naming it
+    with pytest.raises(TypeError, match=r"simulate_rle: .*must be real"):
+        simulate_rle(None, X_GOOD + 1j, 3, 1.0, 0.1, 2, seed=0)
 
 
 def test_broadcast_failures_name_both_shapes():
