@@ -664,7 +664,7 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
     if depth == math.inf:
         coefficients = dln_coefficients(s, s, depth, np)
         x = power_coordinates(s, depth, np)
-        kernel = _kernel(x, coefficients, depth)
+        kernel = _kernel(x, coefficients, depth, singular_values=s)
         return _FullFrame(
             coefficients=coefficients, kernel_left=kernel, kernel_right=kernel, **frame
         )
@@ -673,14 +673,12 @@ def _full_frame(point, depth, rank_rtol=None) -> _FullFrame:
         # whatever N, where the sums over q cost O(N d^3).
         x_left = pad_left ** (2.0 / depth)
         a_left = dln_coefficients(pad_left, pad_left, depth, np)
-        kernel_left = _kernel(x_left, a_left, depth, pad_right ** (2.0 / depth))
         if n == m:
+            kernel = _kernel(x_left, a_left, depth, singular_values=s)
             return _FullFrame(
-                coefficients=a_left,
-                kernel_left=kernel_left,
-                kernel_right=kernel_left,
-                **frame,
+                coefficients=a_left, kernel_left=kernel, kernel_right=kernel, **frame
             )
+        kernel_left = _kernel(x_left, a_left, depth, pad_right ** (2.0 / depth))
         x_right = pad_right ** (2.0 / depth)
         a_right = dln_coefficients(pad_right, pad_right, depth, np)
         return _FullFrame(
@@ -756,6 +754,44 @@ def _power_divided_differences(table, has_null=True):
     return gammas
 
 
+def _square_second_divided_differences(x, pairs, depth, log_squares):
+    """``f[x_i, x_k, x_j]`` [..., n, n, n] for descending nodes ``x`` [..., n].
+
+    ``pairs = f[x_i, x_k]`` is the table of first divided differences (the
+    coefficients ``a_ik`` of the metric) and ``log_squares = log s^2`` [..., n].
+    ``f[x_i, x_k, x_j]`` is symmetric, so it is evaluated once per sorted index
+    triple (n^3 / 6 of them, no per-triple sort) as ``(f[hi, mid] - f[mid, lo])
+    / (hi - lo)`` and gathered. The node gap is taken from ``log s^2``
+    (``hi - lo = lo expm1(log(hi / lo))``), not from the rounded ``x = s^{2/N}``,
+    whose differences lose a factor ``N`` of relative accuracy: the quotient's
+    error is then ``eps / (log s_hi^2 - log s_lo^2)`` at every depth, and only
+    triples narrower than ``_TRIPLE_WIDTH`` in ``log s^2`` need another formula
+    (equal nodes ``f''(a) / 2``, the others Opitz', as in
+    :func:`second_divided_difference`).
+    """
+    largest, middle, smallest, inverse = _sorted_index_triples(x.shape[-1])
+    if depth != math.inf and depth <= 2:
+        return np.full(pairs.shape[:-2] + inverse.shape, float(depth - 1))
+    gap = log_squares[..., largest] - log_squares[..., smallest]
+    narrow = gap <= _TRIPLE_WIDTH
+    hi, lo = x[..., largest], x[..., smallest]
+    width = gap if depth == math.inf else lo * np.expm1(gap / depth)
+    values = (pairs[..., largest, middle] - pairs[..., middle, smallest]) / np.where(
+        narrow, 1.0, width
+    )
+    if np.any(narrow):
+        equal = gap == 0.0
+        if depth == math.inf:
+            values[equal] = 0.5 * np.exp(hi[equal])
+        else:
+            values[equal] = 0.5 * depth * (depth - 1) * hi[equal] ** (depth - 2)
+        close = narrow & ~equal
+        if np.any(close):
+            nodes = np.stack([lo[close], x[..., middle][close], hi[close]], axis=-1)
+            values[close] = _opitz_second_divided_difference(nodes, depth)
+    return values[..., inverse]
+
+
 @functools.lru_cache(maxsize=16)
 def _sorted_index_triples(n: int):
     """The index triples ``a <= b <= c`` of ``range(n)`` and, for every
@@ -769,21 +805,19 @@ def _sorted_index_triples(n: int):
     return largest, middle, smallest, inverse.reshape(n, n, n)
 
 
-def _kernel(x_same, same, depth, x_other=None):
+def _kernel(x_same, same, depth, x_other=None, singular_values=None):
     """``f[x_i, x_k, y_j] / a(x_i, x_k)`` (``same = a(x_i, x_k)``) [..., n, n, m].
 
     ``y = x_other`` (default ``x_same``, the square case) are the power
     coordinates of the other side; zero where ``a(x_i, x_k) = 0`` (null-null
-    block of a rectangular point, never used).
+    block of a rectangular point, never used). In the square case, give the
+    (descending, positive) ``singular_values`` for the accurate and cheap route
+    :func:`_square_second_divided_differences`.
     """
-    if x_other is None and np.all(np.diff(x_same, axis=-1) <= 0.0):
-        # Square frame, nodes descending (SVD order): f[x_i, x_k, x_j] is
-        # symmetric, so it is evaluated once per sorted index triple
-        # (n^3 / 6 of them, no per-triple sort) and gathered.
-        largest, middle, smallest, inverse = _sorted_index_triples(x_same.shape[-1])
-        third = _sorted_second_divided_difference(
-            x_same[..., smallest], x_same[..., middle], x_same[..., largest], depth
-        )[..., inverse]
+    if x_other is None and singular_values is not None:
+        third = _square_second_divided_differences(
+            x_same, same, depth, 2.0 * np.log(singular_values)
+        )
     else:
         if x_other is None:
             x_other = x_same
@@ -915,7 +949,12 @@ def square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
     :func:`_hamiltonian_gradient_rotated`) written with as few NumPy calls as
     possible: the geodesic integrator spends its time here, on small matrices,
     where call overhead outweighs arithmetic. Tested against the general path.
+    Deep networks and ``N = inf`` take the kernel route of the general path.
     """
+    if depth == math.inf or uses_kernel(depth, point.shape):
+        return _square_kernel_operator_and_hamiltonian_gradient(
+            point, momentum, depth, rank_rtol
+        )
     left, s, right_t, powers, table = _square_frame(point, depth, rank_rtol)
     coefficients = table[-1]
     p = left.T @ momentum @ right_t.T
@@ -926,6 +965,26 @@ def square_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
         weight = powers[depth - 1 - q]
         k_left = k_left + gamma * ((p * weight) @ p_t)
         k_right = k_right + gamma * ((p_t * weight) @ p)
+    gradient = k_left * s + s[:, None] * k_right
+    return left @ (coefficients * p) @ right_t, left @ gradient @ right_t
+
+
+def _square_kernel_operator_and_hamiltonian_gradient(point, momentum, depth, rank_rtol):
+    """The lean path's kernel route (``N = inf`` or deep): one square matrix,
+    the d^3 tensor of second divided differences instead of the sums over q."""
+    left, s, right_t = _full_svd(point)
+    if rank_rtol is None:
+        rank_rtol = point.shape[0] * np.finfo(float).eps
+    if not s[-1] > rank_rtol * s[0]:
+        check_full_rank(point, s, rank_rtol)
+    coefficients = dln_coefficients(s, s, depth, np)
+    kernel = _kernel(
+        power_coordinates(s, depth, np), coefficients, depth, singular_values=s
+    )
+    p = left.T @ momentum @ right_t.T
+    # 2 K_B and 2 K_C of the general path
+    k_left = np.einsum("ikj,ij,kj->ik", kernel, p, p)
+    k_right = np.einsum("jli,ij,il->jl", kernel, p, p)
     gradient = k_left * s + s[:, None] * k_right
     return left @ (coefficients * p) @ right_t, left @ gradient @ right_t
 

@@ -47,7 +47,6 @@ from geomstats_dln._spectral import (
     single_threaded_blas,
     square_operator_and_hamiltonian_gradient,
     svd_frame,
-    uses_kernel,
 )
 from geomstats_dln._validation import (
     as_field_array,
@@ -634,11 +633,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
 
         evaluations = 0
         field = operator_and_hamiltonian_gradient
-        if (
-            len(field_shape) == 2
-            and shape[-1] == shape[-2]
-            and not uses_kernel(self.depth, shape)
-        ):
+        if len(field_shape) == 2 and shape[-1] == shape[-2]:
             field = square_operator_and_hamiltonian_gradient  # skip the dispatch
         signs = np.concatenate([np.ones(size), -np.ones(size)])  # (X', P') = (A P, -dH)
 

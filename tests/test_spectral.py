@@ -281,16 +281,22 @@ def test_lower_index_inverts_the_operator(shape):
 @pytest.mark.parametrize("depth", [17, 30])
 def test_deep_kernel_route_equals_layer_sums(monkeypatch, shape, depth):
     """The depth-independent route (tensors of second divided differences)
-    against the sums over the N layers, for the force, dA and the acceleration."""
+    against the sums over the N layers, for the force, dA and the acceleration
+    (general and lean paths)."""
     rng = np.random.default_rng(3)
     point, momentum, direction = rng.normal(size=(3,) + shape)
 
     def evaluate():
-        return (
+        values = (
             spectral.operator_and_hamiltonian_gradient(point, momentum, depth)[1],
             spectral.operator_derivative(point, direction, momentum, depth),
             spectral.geodesic_acceleration(point, direction, depth),
         )
+        if shape[0] == shape[1]:  # the integrator's lean path for one square X
+            values += spectral.square_operator_and_hamiltonian_gradient(
+                point, momentum, depth, None
+            )
+        return values
 
     monkeypatch.setattr(spectral, "uses_kernel", lambda depth, shape: True)
     kernel = evaluate()
@@ -298,3 +304,53 @@ def test_deep_kernel_route_equals_layer_sums(monkeypatch, shape, depth):
     sums = evaluate()
     for a, b in zip(kernel, sums, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("depth", [40, 400, math.inf])
+def test_square_kernel_matches_a_60_digit_reference(depth):
+    """The square kernel D[i,k,j] = f[x_i, x_k, x_j] / f[x_i, x_k] (gaps taken
+    from log s^2) against 60-digit divided differences, with a tie and a near
+    tie among the singular values: relative error within 10 N eps (the
+    rounding of x = s^{2/N} itself), 1e-14 at N = inf."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 60
+    rng = np.random.default_rng(5)
+    if depth == math.inf:
+        f = mpmath.exp
+    else:
+
+        def f(t):
+            return t**depth
+
+    def first(a, b):
+        return mpmath.diff(f, a) if a == b else (f(a) - f(b)) / (a - b)
+
+    def second(a, b, c):
+        a, b, c = sorted([a, b, c])
+        return (
+            mpmath.diff(f, a, 2) / 2
+            if a == c
+            else (first(c, b) - first(b, a)) / (c - a)
+        )
+
+    for case in range(3):
+        s = np.sort(np.exp(2.0 * rng.normal(size=4)))[::-1].copy()
+        if case == 1:
+            s[1] = s[2]
+        elif case == 2:
+            s[2] = s[1] * (1 - 1e-5)
+        if depth == math.inf:
+            nodes = [2 * mpmath.log(mpmath.mpf(v)) for v in s]
+        else:
+            nodes = [mpmath.mpf(v) ** (mpmath.mpf(2) / depth) for v in s]
+        expected = np.array(
+            [
+                [[float(second(a, b, c) / first(a, b)) for c in nodes] for b in nodes]
+                for a in nodes
+            ]
+        )
+        x = spectral.power_coordinates(s, depth, np)
+        a = spectral.dln_coefficients(s, s, depth, np)
+        kernel = spectral._kernel(x, a, depth, singular_values=s)
+        bound = 1e-14 if depth == math.inf else 10 * depth * np.finfo(float).eps
+        assert np.max(np.abs(kernel - expected) / np.abs(expected)) < bound
