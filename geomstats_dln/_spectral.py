@@ -78,17 +78,19 @@ _XP = anp if gs.__name__.endswith("autograd") else np
 # two expm1 per pair, and exact); beyond it, as an expm1 ratio.
 _SUM_FORM_MAX_DEPTH = 12
 
-# Above this finite depth, and above 4 max(n, m), the geodesic force uses the
-# tensors of second divided differences (cost independent of N, but d^3
-# elementwise work: 40 ms at d = 64) instead of sums over the N layers (N
-# matrix products, BLAS: 1 ms at d = 64, N = 8).
+# From this finite depth on, and from N = max(n, m) on, the geodesic force uses
+# the tensors of second divided differences (cost independent of N, d^3 / 6
+# elementwise work for a square X) instead of sums over the N layers (N matrix
+# products). Measured crossover (single square X and batches of 101): the
+# kernel is cheaper for N >= 16 up to d = 16 (1.9-3.4x at N = 32) and for
+# N >= d at d = 32; the sums are cheaper at N = 8 for d >= 10.
 KERNEL_MIN_DEPTH = 16
 
 
 def uses_kernel(depth, shape) -> bool:
     """Whether the force at this depth and matrix shape uses the d^3 kernels."""
     return depth == math.inf or (
-        depth > KERNEL_MIN_DEPTH and depth > 4 * max(shape[-2:])
+        depth >= KERNEL_MIN_DEPTH and depth >= max(shape[-2:])
     )
 
 
