@@ -382,6 +382,22 @@ def _newton(
     for _ in range(max_iter):
         if res_norm <= tol * target_norm:
             if rtol <= final_rtol:
+                if dense and jacobian is not None:
+                    # One polishing step with the Jacobian at hand (one shot):
+                    # Newton from a loose Jacobian converges linearly, and stops
+                    # just past tol; this takes the answer toward the
+                    # integrator's accuracy.
+                    try:
+                        delta = np.linalg.solve(jacobian, residual.ravel())
+                    except np.linalg.LinAlgError:
+                        delta = np.zeros(residual.size)
+                    candidate = velocity - delta.reshape(shooter.shape)
+                    polished = shooter.residual(candidate, target, final_rtol)
+                    if polished is not None and (
+                        float(np.linalg.norm(polished)) < res_norm
+                    ):
+                        velocity = candidate
+                        res_norm = float(np.linalg.norm(polished))
                 return velocity, res_norm / target_norm, jacobian
             rtol = final_rtol  # confirm at full accuracy
             residual = shooter.residual(velocity, target, rtol)

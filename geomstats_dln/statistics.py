@@ -460,7 +460,12 @@ class FrechetMean(BaseEstimator):
         ``"euclidean"`` for matrices), the entrywise mean of ``X``, or a point.
     max_iter : int
     tol : float
-        Stop when ``|mean_i log_mu X_i|_g <= tol``.
+        Stop when ``|mean_i log_mu X_i|_g <= tol``. The default ``1e-8`` sits
+        just above the logarithm's own accuracy (about ``1e-10`` relative to
+        ``|log|``, times the spread of the points): iterations below it change
+        the mean by less than they can resolve (on 11 trained networks of
+        width 10, ``1e-10`` took 11 iterations and 1.8x the time of ``1e-8``'s
+        8; the variances agree to ``2e-10`` relative).
     metric : DLNMetric, optional
 
     Attributes
@@ -481,7 +486,7 @@ class FrechetMean(BaseEstimator):
         The networks' widths (for :meth:`lift`).
     """
 
-    def __init__(self, depth=None, init="aligned", max_iter=64, tol=1e-10, metric=None):
+    def __init__(self, depth=None, init="aligned", max_iter=64, tol=1e-8, metric=None):
         self.depth = depth
         self.init = init
         self.max_iter = max_iter
