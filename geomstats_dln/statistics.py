@@ -465,7 +465,7 @@ class FrechetMean(BaseEstimator):
         ``|log|``, times the spread of the points): iterations below it change
         the mean by less than they can resolve (on 11 trained networks of
         width 10, ``1e-10`` took 11 iterations and 1.8x the time of ``1e-8``'s
-        8; the variances agree to ``2e-10`` relative).
+        8, and the two means agree to ``7e-10`` relative).
     metric : DLNMetric, optional
 
     Attributes
