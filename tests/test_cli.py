@@ -366,3 +366,8 @@ def test_taylor_slope_ignores_a_flat_rounding_floor():
         errors = np.maximum(1e-3 * steps**order, 3.55e-15)
         errors[steps < 1e-5] = 3.55e-15  # exact repeats, as in floating point
         assert abs(_taylor_slope(steps, errors) - order) <= 1e-10
+        # seed 99: a floor of exact zeros with scattered rounding values
+        errors[steps < 1e-4] = np.where(
+            np.arange(np.sum(steps < 1e-4)) % 11 == 10, 7.1e-15, 0.0
+        )
+        assert abs(_taylor_slope(steps, errors) - order) <= 1e-10

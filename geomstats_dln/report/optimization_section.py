@@ -370,13 +370,18 @@ FLOOR_STEPS, FLOOR_FACTOR, FIT_POINTS = 10, 1e3, 10
 def _taylor_slope(steps, errors):
     """Slope of log(error) against log(h) over the ``FIT_POINTS`` smallest steps
     whose error is ``FLOOR_FACTOR`` above the rounding floor (the largest error
-    of the ``FLOOR_STEPS`` smallest steps, pure rounding of f).
+    of the ``FLOOR_STEPS`` smallest steps, pure rounding of f, and at least
+    the smallest nonzero error).
 
     Pymanopt's own choice of the linear piece can pick the floor itself when
     its errors repeat one value exactly (seed 30: a run of 3.55e-15 fitted
     with slope 0); the leading Taylor term dominates just above the floor.
     """
+    # a floor of exact zeros (seed 99) is the smallest nonzero rounding error
+    positive = errors[errors > 0]
     floor = float(np.max(errors[:FLOOR_STEPS]))
+    if positive.size:
+        floor = max(floor, float(np.min(positive)))
     above = np.flatnonzero(errors > FLOOR_FACTOR * max(floor, np.finfo(float).tiny))
     # the first run above the floor, from the smallest such step
     chosen = above[:FIT_POINTS]
