@@ -76,7 +76,7 @@ from geomstats_dln._spectral import (
     dln_coefficients,
     single_threaded_blas,
 )
-from geomstats_dln._validation import sample_batch
+from geomstats_dln._validation import as_float_array, sample_batch
 from geomstats_dln.end_to_end import GeodesicError
 
 __all__ = [
@@ -377,7 +377,9 @@ class FixedRankEndToEndMatrices(Manifold):
         The matrices ``u_i v_j^T`` (i, j <= r), ``u_perp_k v_j^T`` and
         ``u_i v_perp_l^T``, with the complements from a full SVD.
         """
-        point = np.asarray(base_point, dtype=float)
+        point = as_float_array(
+            base_point, "base_point", "FixedRankEndToEndMatrices.tangent_basis"
+        )
         if point.ndim != 2:
             raise ValueError("tangent_basis takes a single point [n, m]")
         self._check_shape(point)
@@ -537,9 +539,12 @@ class FixedRankDLNMetric(RiemannianMetric):
         """
         self._space._check_shape(point, "point")
         self._space._check_shape(momentum, "momentum")
-        frame = _numpy_frame(np.asarray(point, dtype=float), self.rank, self.depth)
+        where = "FixedRankDLNMetric.hamiltonian_vector_field"
+        frame = _numpy_frame(
+            as_float_array(point, "point", where), self.rank, self.depth
+        )
         velocity, gradient = rank_hamiltonian_gradient(
-            frame, np.asarray(momentum, dtype=float)
+            frame, as_float_array(momentum, "momentum", where)
         )
         return velocity, -gradient
 
@@ -675,8 +680,12 @@ class FixedRankDLNMetric(RiemannianMetric):
             raise ValueError("give exactly one of end_point and initial_tangent_vec")
         if end_point is not None:
             initial_tangent_vec = self.log(end_point, initial_point)
-        vectors = np.asarray(initial_tangent_vec, dtype=float)
-        points = np.asarray(initial_point, dtype=float)
+        vectors = as_float_array(
+            initial_tangent_vec, "initial_tangent_vec", "FixedRankDLNMetric.geodesic"
+        )
+        points = as_float_array(
+            initial_point, "initial_point", "FixedRankDLNMetric.geodesic"
+        )
         self._prepare(vectors, points)  # validate once, with clear errors
 
         def path(t):

@@ -50,6 +50,7 @@ from geomstats.geometry.manifold import Manifold
 from geomstats.geometry.riemannian_metric import RiemannianMetric
 
 from geomstats_dln._spectral import single_threaded_blas
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.end_to_end import GeodesicError
 from geomstats_dln.low_rank import (
     FixedRankEndToEndMatrices,
@@ -75,7 +76,7 @@ __all__ = [
 
 
 def _as_single_parameters(parameters, depth, width):
-    parameters = np.asarray(parameters, dtype=float)
+    parameters = as_float_array(parameters, "parameters", "LowRankBalancedManifold")
     if parameters.shape != (depth, width, width):
         raise ValueError(
             f"parameters must have shape ({depth}, {width}, {width}), "
@@ -103,7 +104,7 @@ def low_rank_center(end_to_end_matrix, depth: int, rank: int) -> np.ndarray:
     -------
     parameters : ndarray, shape=[..., N, d, d]
     """
-    matrix = np.asarray(end_to_end_matrix, dtype=float)
+    matrix = as_float_array(end_to_end_matrix, "end_to_end_matrix", "low_rank_center")
     if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
         raise ValueError(
             f"balanced networks of equal widths need square matrices, got "
@@ -173,7 +174,7 @@ class LowRankBalancedMetric(RiemannianMetric):
 
 
 def _as_parameters(parameters, depth, width, name="parameters"):
-    parameters = np.asarray(parameters, dtype=float)
+    parameters = as_float_array(parameters, name, "LowRankBalancedManifold")
     if parameters.shape[-3:] != (depth, width, width):
         raise ValueError(
             f"{name} must have shape [..., {depth}, {width}, {width}], "
@@ -265,7 +266,7 @@ class LowRankBalancedManifold(Manifold):
         -------
         belongs : array-like, shape=[...]
         """
-        point = np.asarray(point, dtype=float)
+        point = as_float_array(point, "point", "LowRankBalancedManifold.belongs")
         if point.ndim < 3 or point.shape[-3:] != self.shape:
             return gs.zeros(point.shape[:-3], dtype=bool) if point.ndim > 3 else False
         return gs.array(_per_point(lambda w: self._belongs_single(w, atol), (point, 3)))

@@ -1240,11 +1240,7 @@ EXEMPT["dynamics.EntryCoordinatesDLNMetric.inner_product_derivative_matrix"] = (
 # (or return a complex "loss"): run as strict xfails, so that a fix shows up.
 _CAST = "silent cast of complex input (numpy ComplexWarning or complex result)"
 KNOWN_LEAKS = {
-    "low_rank_center": f"low_rank.py: {_CAST}",
     "FixedRankEndToEndMatrices.belongs": f"low_rank.py: {_CAST}",
-    "FixedRankEndToEndMatrices.tangent_basis": f"low_rank.py: {_CAST}",
-    "FixedRankDLNMetric.hamiltonian_vector_field": f"low_rank.py: {_CAST}",
-    "FixedRankDLNMetric.geodesic": f"low_rank.py: {_CAST}",
     "LowRankBalancedManifold.horizontal_geodesic": f"low_rank_balanced.py: {_CAST}",
     "integrate": (
         f"dynamics/integrators.py: {_CAST} (integrate_complex is the entry for "
@@ -1261,7 +1257,7 @@ for _name in (
 ).split():
     KNOWN_LEAKS[f"dynamics.{_name}"] = f"geomstats_dln.dynamics: {_CAST}"
 for _name in (
-    "belongs center horizontal_lift horizontal_projection is_tangent "
+    "horizontal_lift horizontal_projection is_tangent "
     "random_tangent_vec tangent_basis to_tangent vertical_basis vertical_projection"
 ).split():
     KNOWN_LEAKS[f"LowRankBalancedManifold.{_name}"] = f"low_rank_balanced.py: {_CAST}"
