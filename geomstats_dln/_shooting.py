@@ -339,8 +339,9 @@ class _Shooter:
         step = 1e-6 * max(1.0, float(np.linalg.norm(velocity))) / norm
         batch = np.stack([velocity, velocity + step * direction])
         try:
+            # matrix-free Newton has no Jacobian to tighten: always accurate
             ends = self.metric._exp_flat(
-                batch, np.broadcast_to(self.point, batch.shape), self.jacobian_rtol
+                batch, np.broadcast_to(self.point, batch.shape), _JACOBIAN_RTOL_ACCURATE
             )
         except GeodesicError as error:
             raise LogFailure("a directional derivative left M_d") from error
