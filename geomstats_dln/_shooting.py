@@ -358,12 +358,15 @@ def _newton(
     max_halvings=10,
     max_jacobians=None,
     jacobian=None,
+    residual=None,
 ):
     """Guarded damped Newton on ``exp_x(v) = target`` from ``velocity``.
 
     ``jacobian`` (optional) is a previous estimate of ``d exp_x``, refined by
-    Broyden updates. Returns ``(velocity, relative_residual, jacobian)`` on
-    success; raises :class:`LogFailure`.
+    Broyden updates; ``residual`` (optional) is ``exp_x(velocity) - target``
+    when the caller has shot it already (at ``rtol = 1e-6``). Returns
+    ``(velocity, relative_residual, jacobian)`` on success; raises
+    :class:`LogFailure`.
     """
     target_norm = max(float(np.linalg.norm(target)), 1e-300)
     dense = shooter.size <= _DENSE_MAX
@@ -373,7 +376,8 @@ def _newton(
         return float(np.clip(1e-5 * res_norm / target_norm, final_rtol, 1e-6))
 
     rtol = 1e-6
-    residual = shooter.residual(velocity, target, rtol)
+    if residual is None:  # the caller may have shot the guess already
+        residual = shooter.residual(velocity, target, rtol)
     if residual is None:
         raise LogFailure("the first shot leaves the full-rank matrices")
     res_norm = float(np.linalg.norm(residual))
@@ -521,7 +525,9 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     final_rtol = metric.rtol
     reasons = []
 
-    def attempt(name, guess, jacobian=None, max_jacobians=2, max_halvings=4):
+    def attempt(
+        name, guess, jacobian=None, max_jacobians=2, max_halvings=4, residual=None
+    ):
         """Newton from ``guess``: ``(velocity, jacobian)``, or ``None``."""
         try:
             velocity, _, jacobian = _newton(
@@ -534,6 +540,7 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
                 max_halvings=max_halvings,
                 max_jacobians=max_jacobians,
                 jacobian=jacobian,
+                residual=residual,
             )
         except LogFailure as failure:
             reasons.append(f"from {name}: {failure.reason}")
@@ -565,7 +572,7 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         np.linalg.norm(svd_residual)
     ) <= 1e-3 * float(np.linalg.norm(y))
     if svd_first:
-        result = attempt("the SVD path", path_velocity)
+        result = attempt("the SVD path", path_velocity, residual=svd_residual)
         if result is not None:
             return result
     segments = _DISCRETE_SEGMENTS
