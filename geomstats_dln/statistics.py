@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 from geomstats.learning.frechet_mean import FrechetMean as GeomstatsFrechetMean
 
 from geomstats_dln._spectral import operator_power
+from geomstats_dln._validation import as_finite_array, broadcast_batch
 from geomstats_dln.end_to_end import DLNMetric, EndToEndMatrices, GeodesicError
 from geomstats_dln.networks import LinearNetwork, NetworkEnsemble
 
@@ -108,8 +109,25 @@ def as_end_to_end(data: Any) -> np.ndarray:
 
 
 def dln_metric(points: ArrayLike, depth: int | float) -> DLNMetric:
-    """``DLNMetric`` of depth ``depth`` on ``EndToEndMatrices`` of the points' shape."""
-    points = np.asarray(points)
+    """``DLNMetric`` of depth ``depth`` on ``EndToEndMatrices`` of the points' shape.
+
+    Parameters
+    ----------
+    points : array-like, shape=[..., n, m]
+        One point or a batch; only the shape of the last two axes is used,
+        but the entries are checked (real, finite) since the metric is meant
+        for them.
+    depth : int or float
+        The ``N`` of ``g^N`` (``inf`` allowed), validated by ``EndToEndMatrices``.
+
+    Raises
+    ------
+    TypeError
+        For complex (the statistics are real-only), string or ragged input.
+    ValueError
+        For fewer than two axes or non-finite entries.
+    """
+    points = as_finite_array(points, "points", "dln_metric", min_ndim=2)
     return EndToEndMatrices(points.shape[-2], points.shape[-1], depth=depth).metric
 
 
@@ -579,9 +597,25 @@ def whiten(
     ``g^N_X(V, W) = <A^{-1} V, W> = <A^{-1/2} V, A^{-1/2} W>`` since ``A`` is
     self-adjoint and positive (MATH §3). ``inverse=True`` maps back with
     ``A^{1/2}``.
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric input (real field only).
+    ValueError
+        For non-finite entries, arrays with fewer than two axes, matrix shapes
+        that differ, and batch shapes that do not broadcast.
     """
-    vectors = np.asarray(tangent_vecs, dtype=float)
-    point = np.asarray(base_point, dtype=float)
+    vectors = as_finite_array(tangent_vecs, "tangent_vecs", "whiten", min_ndim=2)
+    point = as_finite_array(base_point, "base_point", "whiten", min_ndim=2)
+    if vectors.shape[-2:] != point.shape[-2:]:
+        raise ValueError(
+            f"whiten: tangent_vecs {vectors.shape} and base_point {point.shape} "
+            "must have the same matrix shape"
+        )
+    broadcast_batch(
+        [vectors.shape[:-2], point.shape[:-2]], ["tangent_vecs", "base_point"], "whiten"
+    )
     return np.asarray(operator_power(vectors, point, depth, 0.5 if inverse else -0.5))
 
 
