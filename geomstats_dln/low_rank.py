@@ -76,7 +76,7 @@ from geomstats_dln._spectral import (
     dln_coefficients,
     single_threaded_blas,
 )
-from geomstats_dln._validation import as_float_array, sample_batch
+from geomstats_dln._validation import as_float_array, as_size, sample_batch
 from geomstats_dln.end_to_end import GeodesicError
 
 __all__ = [
@@ -142,9 +142,13 @@ def truncated_svd(point, rank: int, rank_rtol: float | None = None):
     """``(U_r, s_r, V_r)`` of the rank-r truncation of ``point`` [..., n, m].
 
     Raises ``ValueError`` when ``s_r <= rank_rtol * s_1`` (default ``max(n, m) *
-    eps``): the point has rank below ``r`` and no nearest point in ``M_r``.
+    eps``): the point has rank below ``r`` and no nearest point in ``M_r``, and
+    for a ``rank`` that is not an integer in ``[1, min(n, m)]`` (``TypeError``
+    for ``True`` or a string). Array-likes (lists, integers) are accepted.
     """
+    point = as_float_array(point, "point", "truncated_svd")
     raw = check_finite_matrix(point)
+    rank = as_size(rank, "rank", "truncated_svd")
     n, m = raw.shape[-2:]
     if not 1 <= rank <= min(n, m):
         raise ValueError(f"rank must lie in [1, {min(n, m)}], got {rank}")
@@ -172,9 +176,13 @@ def low_rank_frame(point, rank: int, depth) -> LowRankFrame:
     Parameters
     ----------
     point : array-like, shape=[..., n, m]
+        Lists and integer arrays are accepted (converted once to float).
     rank : int
     depth : int
     """
+    point = as_float_array(point, "point", "low_rank_frame")
+    check_finite_matrix(point)
+    rank = as_size(rank, "rank", "low_rank_frame")
     n, m = point.shape[-2:]
     depth = check_low_rank_depth(depth, rank, n, m)
     left, s, right = truncated_svd(point, rank)
