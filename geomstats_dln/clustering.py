@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from geomstats_dln._validation import as_float_array, as_size, check_seed
 from geomstats_dln.statistics import (
     FrechetMean,
     _resolve,
@@ -28,8 +29,12 @@ __all__ = ["KMeans", "KMedoids", "check_distance_matrix", "mds_embedding"]
 
 
 def check_distance_matrix(distances: ArrayLike) -> np.ndarray:
-    """A square, symmetric, non-negative matrix without NaN, else ``ValueError``."""
-    distances = np.asarray(distances, dtype=float)
+    """A square, symmetric, non-negative matrix without NaN, else ``ValueError``.
+
+    ``inf`` entries are allowed (points in different determinant components).
+    Complex or non-numeric input is a ``TypeError`` (distances are real).
+    """
+    distances = as_float_array(distances, "distances", "check_distance_matrix")
     if distances.ndim != 2 or distances.shape[0] != distances.shape[1]:
         raise ValueError(
             f"distances must be a square matrix, got shape {distances.shape}"
@@ -53,6 +58,11 @@ class KMedoids(BaseEstimator, ClusterMixin):
     Infinite distances (other components) are allowed: no cluster then mixes
     components as long as each component has a medoid.
 
+    As in scikit-learn, the parameters are stored as given and validated in
+    :meth:`fit`: ``n_clusters``, ``max_iter`` and ``n_init`` must be
+    integer-like (``3``, ``np.int64(3)``, ``3.0``; not ``2.5``, ``True`` or
+    ``"3"``), ``random_state`` a seed or generator.
+
     Attributes
     ----------
     medoid_indices_ : ndarray, shape=[n_clusters]
@@ -68,17 +78,21 @@ class KMedoids(BaseEstimator, ClusterMixin):
 
     def fit(self, X: ArrayLike, y: Any = None) -> KMedoids:
         """``X``: the precomputed distance matrix ``[n, n]``."""
+        where = "KMedoids.fit"
+        k = as_size(self.n_clusters, "n_clusters", where)
+        max_iter = as_size(self.max_iter, "max_iter", where)
+        n_init = as_size(self.n_init, "n_init", where)
+        rng = np.random.default_rng(check_seed(self.random_state, where))
         distances = check_distance_matrix(X)
-        n_points, k = len(distances), int(self.n_clusters)
+        n_points = len(distances)
         if not 1 <= k <= n_points:
             raise ValueError(
                 f"n_clusters must be in 1..{n_points}, got {self.n_clusters}"
             )
-        rng = np.random.default_rng(self.random_state)
         best = None
-        for _ in range(int(self.n_init)):
+        for _ in range(n_init):
             medoids = self._seed(distances, k, rng)
-            for _ in range(int(self.max_iter)):
+            for _ in range(max_iter):
                 labels = np.argmin(distances[:, medoids], axis=1)
                 updated = medoids.copy()
                 for c in range(k):
@@ -137,6 +151,8 @@ class KMeans(BaseEstimator, ClusterMixin):
 
     Parameters
     ----------
+    n_clusters, max_iter, mean_max_iter : int
+        Integer-like (validated in :meth:`fit`, as in scikit-learn).
     errors : {"raise", "nan"}
         What a failing logarithm does (:func:`pairwise_distances`).
     """
@@ -165,9 +181,13 @@ class KMeans(BaseEstimator, ClusterMixin):
 
     def fit(self, X: Any, y: Any = None, distances: ArrayLike | None = None) -> KMeans:
         """Fit; ``distances`` (from :func:`pairwise_distances`) saves recomputing."""
+        n_clusters = as_size(self.n_clusters, "n_clusters", "KMeans.fit")
+        max_iter = as_size(self.max_iter, "max_iter", "KMeans.fit")
+        mean_max_iter = as_size(self.mean_max_iter, "mean_max_iter", "KMeans.fit")
+        check_seed(self.random_state, "KMeans.fit")
         _, points, metric = _resolve(X, self.depth, self.metric)
         n_components = len(group_by_component(points))
-        if int(self.n_clusters) < n_components:
+        if n_clusters < n_components:
             raise ValueError(
                 f"the points span {n_components} determinant components, joined by "
                 f"no geodesic: n_clusters={self.n_clusters} must be >= {n_components}"
@@ -181,12 +201,12 @@ class KMeans(BaseEstimator, ClusterMixin):
                 errors=self.errors,
             )
         distances = np.where(np.isnan(distances), np.inf, distances)
-        medoids = KMedoids(self.n_clusters, random_state=self.random_state).fit(
+        medoids = KMedoids(n_clusters, random_state=self.random_state).fit(
             distances
         )
         centers = points[medoids.medoid_indices_].copy()
         labels = medoids.labels_
-        for iteration in range(1, int(self.max_iter) + 1):
+        for iteration in range(1, max_iter + 1):
             for c in range(len(centers)):
                 members = points[labels == c]
                 if len(members) > 1:
@@ -194,7 +214,7 @@ class KMeans(BaseEstimator, ClusterMixin):
                         FrechetMean(
                             metric=metric,
                             init=centers[c],
-                            max_iter=self.mean_max_iter,
+                            max_iter=mean_max_iter,
                             tol=self.mean_tol,
                         )
                         .fit(members)
@@ -232,10 +252,13 @@ def mds_embedding(
     """Metric MDS (scikit-learn's SMACOF from classical MDS) of a distance matrix.
 
     Raises ``ValueError`` on infinite distances: embed each group of
-    :func:`group_by_component` separately.
+    :func:`group_by_component` separately, and for an ``n_components`` that
+    is not a positive integer (``TypeError`` for ``True`` or a string).
     """
     from sklearn.manifold import MDS
 
+    n_components = as_size(n_components, "n_components", "mds_embedding")
+    check_seed(random_state, "mds_embedding")
     distances = check_distance_matrix(distances)
     if np.any(np.isinf(distances)):
         raise ValueError(

@@ -62,8 +62,10 @@ from geomstats_dln._spectral import (
     _operator_derivative_rotated,
     _rotate,
     _unrotate,
+    check_depth,
     check_full_rank,
 )
+from geomstats_dln._validation import as_finite_array
 
 __all__ = [
     "DLNConnectionMixin",
@@ -78,14 +80,11 @@ _MAX_CHRISTOFFEL_DIM = 144
 _CURVATURE_STEP = 1e-3
 
 
-def _as_matrices(array, name):
-    """Float ndarray of shape [..., n, m] with finite entries, else ValueError."""
-    array = np.asarray(array, dtype=float)
-    if array.ndim < 2:
-        raise ValueError(f"{name} must have shape [..., n, m], got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} has non-finite entries")
-    return array
+def _as_matrices(array, name, function=""):
+    """Real float ndarray of shape [..., n, m] with finite entries (the
+    validation layer: ``TypeError`` for complex or non-numeric input,
+    ``ValueError`` for fewer than two axes or non-finite entries)."""
+    return np.asarray(as_finite_array(array, name, function, min_ndim=2))
 
 
 def _broadcast(arrays, names):
@@ -154,6 +153,8 @@ def christoffel_contraction(
         Full-rank base point ``X``.
     tangent_vec_a, tangent_vec_b : array-like, shape=[..., n, m]
     depth : int or math.inf
+        An integer-like value ``>= 1`` or ``inf`` (``0``, ``2.5``, ``True``
+        are refused).
 
     Returns
     -------
@@ -161,9 +162,11 @@ def christoffel_contraction(
         Symmetric in the two vectors; ``-Gamma_X(V, V)`` is the geodesic
         acceleration.
     """
-    point = _as_matrices(point, "base_point")
-    vec_a = _as_matrices(tangent_vec_a, "tangent_vec_a")
-    vec_b = _as_matrices(tangent_vec_b, "tangent_vec_b")
+    where = "christoffel_contraction"
+    depth = check_depth(depth)
+    point = _as_matrices(point, "base_point", where)
+    vec_a = _as_matrices(tangent_vec_a, "tangent_vec_a", where)
+    vec_b = _as_matrices(tangent_vec_b, "tangent_vec_b", where)
     for name, vec in (("tangent_vec_a", vec_a), ("tangent_vec_b", vec_b)):
         if vec.shape[-2:] != point.shape[-2:]:
             raise ValueError(

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from geomstats_dln._validation import as_size
 from geomstats_dln.end_to_end import DLNMetric, GeodesicError
 from geomstats_dln.networks import LinearNetwork, align_layers
 from geomstats_dln.statistics import ERRORS, dln_metric
@@ -103,7 +104,8 @@ def interpolate(
     depth : int, optional
         ``N`` of ``g^N`` for the geodesic; defaults to the networks' depth.
     n_points : int
-        Number of times ``t = 0, ..., 1``.
+        Number of times ``t = 0, ..., 1``: an integer-like value ``>= 2``
+        (``2.5``, ``True`` and ``"3"`` are refused).
     loss : object with ``value(X)``, or callable, optional
         E.g. a :class:`~geomstats_dln.losses.RegressionLoss`.
     metric : DLNMetric, optional
@@ -123,9 +125,12 @@ def interpolate(
         raise ValueError(
             f"the networks have widths {network_a.widths} and {network_b.widths}"
         )
-    if int(n_points) < 2:
-        raise ValueError(f"n_points must be >= 2, got {n_points}")
-    times = np.linspace(0.0, 1.0, int(n_points))
+    n_points = as_size(n_points, "n_points", "interpolate", minimum=2)
+    if metric is not None and not isinstance(metric, DLNMetric):
+        raise TypeError(
+            f"interpolate: metric must be a DLNMetric, got {type(metric).__name__}"
+        )
+    times = np.linspace(0.0, 1.0, n_points)
     x_a, x_b = network_a.end_to_end(), network_b.end_to_end()
     if metric is None:
         metric = dln_metric(x_a, network_a.depth if depth is None else depth)
