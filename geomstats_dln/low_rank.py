@@ -323,6 +323,7 @@ class FixedRankEndToEndMatrices(Manifold):
         -------
         belongs : array-like, shape=[...]
         """
+        point = as_float_array(point, "point", "FixedRankEndToEndMatrices.belongs")
         if tuple(point.shape[-2:]) != (self.n, self.m):
             return gs.zeros(point.shape[:-2], dtype=bool) if point.ndim > 2 else False
         finite = gs.all(

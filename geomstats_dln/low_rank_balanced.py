@@ -290,6 +290,13 @@ class LowRankBalancedManifold(Manifold):
             points.append(np.asarray(gauge_action(gauges, lift)))
         return points[0] if n_samples == 1 else np.stack(points)
 
+    @staticmethod
+    def _real(method, value, name):
+        """``value`` as a real array; complex input is a ``TypeError`` naming
+        ``LowRankBalancedManifold.<method>`` (the rank-r balanced manifold is
+        real-only), never a silent cast."""
+        return as_float_array(value, name, f"LowRankBalancedManifold.{method}")
+
     def _check(self, point):
         point = _as_single_parameters(point, self.depth, self.width)
         if not self._belongs_single(point, atol=1e-6):
@@ -298,6 +305,16 @@ class LowRankBalancedManifold(Manifold):
                 f"{self.rank} (|G| or the rank of phi(W) is off)"
             )
         return point
+
+    def random_tangent_vec(self, base_point, n_samples: int = 1) -> np.ndarray:
+        """Gaussian arrays ``[N, d, d]`` projected by :meth:`to_tangent` onto
+        ``T_W`` (geomstats' rule: not a law tied to the metric).
+
+        ``base_point`` [N, d, d] or a batch of ``n_samples`` points; real only
+        (``TypeError`` for complex input).
+        """
+        base_point = self._real("random_tangent_vec", base_point, "base_point")
+        return super().random_tangent_vec(base_point, n_samples)
 
     # ---------------------------------------------------- vertical / horizontal
     def vertical_basis(self, point) -> np.ndarray:
@@ -311,7 +328,7 @@ class LowRankBalancedManifold(Manifold):
         -------
         basis : ndarray, shape=[(N-1) dim St(d, r), N, d, d]
         """
-        point = self._check(point)
+        point = self._check(self._real("vertical_basis", point, "point"))
         d, depth = self.width, self.depth
         rows, cols = np.triu_indices(d, 1)
         generators = []
@@ -336,6 +353,8 @@ class LowRankBalancedManifold(Manifold):
         ``Z`` [..., d, d] is projected onto ``T_X M_r`` first; ``point``
         [..., N, d, d].
         """
+        tangent_vec = self._real("horizontal_lift", tangent_vec, "tangent_vec")
+        point = self._real("horizontal_lift", point, "point")
         return _per_point(self._horizontal_lift_single, (tangent_vec, 2), (point, 3))
 
     def _horizontal_lift_single(self, tangent_vec, point):
@@ -357,11 +376,15 @@ class LowRankBalancedManifold(Manifold):
         ``Y in T_X M_r``; ``L^* L = A_{N,X}`` there, so the least-squares ``Y``
         solves ``A(Y) = P_T dphi(V)``.
         """
+        vector = self._real("horizontal_projection", vector, "vector")
+        point = self._real("horizontal_projection", point, "point")
         vector = _as_parameters(vector, self.depth, self.width, "vector")
         return self.horizontal_lift(np.asarray(differential(vector, point)), point)
 
     def vertical_projection(self, vector, point) -> np.ndarray:
         """Orthogonal projection onto the vertical space (dense basis)."""
+        vector = self._real("vertical_projection", vector, "vector")
+        point = self._real("vertical_projection", point, "point")
         vector = _as_parameters(vector, self.depth, self.width, "vector")
 
         def project(v, w):
@@ -372,12 +395,16 @@ class LowRankBalancedManifold(Manifold):
 
     def to_tangent(self, vector, base_point) -> np.ndarray:
         """Orthogonal projection onto ``T_W = V_W (+) H_W``, ``[..., N, d, d]``."""
+        vector = self._real("to_tangent", vector, "vector")
+        base_point = self._real("to_tangent", base_point, "base_point")
         return self.vertical_projection(
             vector, base_point
         ) + self.horizontal_projection(vector, base_point)
 
     def is_tangent(self, vector, base_point, atol: float = 1e-8) -> ArrayLike:
         """``|V - P_T V| <= atol max(1, |V|)``; shape ``[...]``."""
+        vector = self._real("is_tangent", vector, "vector")
+        base_point = self._real("is_tangent", base_point, "base_point")
         vector = _as_parameters(vector, self.depth, self.width, "vector")
         residual = vector - self.to_tangent(vector, base_point)
         norms = _norm(vector)
@@ -410,14 +437,15 @@ class LowRankBalancedManifold(Manifold):
         -------
         path : ndarray, shape=[T, N, d, d]
         """
-        point = self._check(base_point)
-        times = np.asarray(times, dtype=float)
+        where = "horizontal_geodesic"
+        point = self._check(self._real(where, base_point, "base_point"))
+        times = np.asarray(self._real(where, times, "times"))
         if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
             raise ValueError(
                 "times must be a 1-D array of nonnegative nondecreasing values"
             )
         matrix = np.asarray(end_to_end(point))
-        vector = np.asarray(tangent_vec, dtype=float)
+        vector = np.asarray(self._real(where, tangent_vec, "tangent_vec"))
         if vector.shape != matrix.shape or not np.all(np.isfinite(vector)):
             raise ValueError(
                 f"tangent_vec must be one finite {matrix.shape} matrix, "
@@ -476,7 +504,7 @@ class LowRankBalancedManifold(Manifold):
         """Orthonormal basis of ``T_W``: the vertical basis and the horizontal lifts
         of a ``g^N``-orthonormal basis of ``T_X M_r`` (orthonormal by the
         submersion identity). Shape ``[dim, N, d, d]``."""
-        point = self._check(point)
+        point = self._check(self._real("tangent_basis", point, "point"))
         matrix = np.asarray(end_to_end(point))
         base_basis = self.base.tangent_basis(matrix)  # Frobenius-orthonormal
         metric = self.base.metric
