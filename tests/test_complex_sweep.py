@@ -14,9 +14,9 @@ to call it with complex input and which of two outcomes is required:
   (``complex``) and the function or one of its arguments (``names``).
 
 A public name missing from the table fails :func:`test_table_covers_the_public_api`,
-so new entry points must be classified. Known silent casts in modules of other
-owners are listed in :data:`KNOWN_LEAKS` and run as strict xfails (they fail
-once fixed, to be moved into the table).
+so new entry points must be classified. A call that casts complex input
+silently fails either way: numpy's ``ComplexWarning`` is an error here, a
+refusal must raise, and an aware result is checked.
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def _functions():
             _is_projector(lambda y: np.asarray(dln.horizontal_projection(y, w)), v),
         ),
         "integrate": refused(
-            lambda: dln.integrate(lambda t, y: -y, z, 1.0), "integrate", "initial_state"
+            lambda: dln.integrate(lambda y: -y, z, 1.0), "integrate_complex"
         ),
         "integrate_complex": aware(
             lambda: dln.integrate_complex(lambda y: -y, z, 1.0, rtol=1e-10),
@@ -641,6 +641,8 @@ def _classes():
             call = (lambda m: lambda: m(x))(method)
         elif name == "horizontal_geodesic":
             call = (lambda m: lambda: m(x, rank_two_layers, np.array([1.0])))(method)
+        elif name == "random_tangent_vec":
+            call = (lambda m: lambda: m(rank_two_layers, 2))(method)
         elif arity == 1:
             call = (lambda m: lambda: m(rank_two_layers))(method)
         else:
@@ -990,6 +992,22 @@ def _losses_and_networks():
     }
 
 
+class _ComplexQuadraticLoss:
+    """``E(X) = 1/2 |X - T|^2`` (``|A|^2 = Re tr(A^* A)``) on complex ``X``:
+    ``E'(X) = X - T``, the gradient for ``Re tr`` (a user's loss; the package's
+    losses are real)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def value(self, point):
+        difference = np.asarray(point) - self.target
+        return 0.5 * _re_inner(difference, difference)
+
+    def gradient(self, point):
+        return np.asarray(point) - self.target
+
+
 def _dynamics():
     """``geomstats_dln.dynamics``: flows, observables and stochastic dynamics."""
     from geomstats_dln import dynamics as dy
@@ -999,6 +1017,21 @@ def _dynamics():
     model = dy.dln_model(2, 2)
     inputs, targets = np.ones((3, 2)), np.ones((3, 2))
     theta = np.ones(8) * (1 + 1j)
+    complex_loss = _ComplexQuadraticLoss(OTHER)
+
+    def complex_model(parameters, data):
+        return (1 + 1j) * model(parameters, data)
+
+    def _velocity_definition(layers):
+        """``-sum_k (above_k above_k^*) E'(X) (below_k^* below_k)``, E' = X - T."""
+        gradient = _product(layers) - OTHER
+        identity = np.eye(DIM)
+        total = 0.0
+        for k in range(len(layers)):
+            above = _product(layers[k + 1 :]) if k + 1 < len(layers) else identity
+            below = _product(layers[:k]) if k > 0 else identity
+            total = total + above @ _adjoint(above) @ gradient @ _adjoint(below) @ below
+        return -total
 
     def in_fiber_and_normal(result, offset):
         """``result`` in ``ker dphi`` and ``offset + result`` orthogonal to it
@@ -1082,40 +1115,90 @@ def _dynamics():
             refused(lambda: dy.free_energy(loss, 3, 1.0).gradient(x), "point")
         ],
         "FreeEnergy.value": [
-            refused(lambda: dy.free_energy(loss, 3, 1.0).value(x), "point")
+            refused(lambda: dy.free_energy(loss, 3, 1.0).value(x), "FreeEnergy.value")
         ],
         "end_to_end_velocity": [
-            refused(lambda: dy.end_to_end_velocity(loss, w), "parameters")
+            # Thm 1b over C: X' = -sum_k above above^* E' below^* below, any W
+            aware(
+                lambda: dy.end_to_end_velocity(complex_loss, w),
+                lambda r: (
+                    _close(r, _velocity_definition(w)),
+                    # balanced W (Thm 2): X' = -A_{N,X}(E'(X))
+                    _close(r, -_definition_operator(x, x - OTHER, DEPTH)),
+                ),
+            ),
+            aware(
+                lambda: dy.end_to_end_velocity(complex_loss, LAYER_VECTOR),
+                lambda r: _close(r, _velocity_definition(LAYER_VECTOR)),
+            ),
+            # the package's losses are real: their gradient refuses complex X
+            refused(lambda: dy.end_to_end_velocity(loss, w), "gradient"),
         ],
-        "layer_norms": [refused(lambda: dy.layer_norms(w), "parameters")],
-        "moment_norm": [refused(lambda: dy.moment_norm(w), "parameters")],
+        "layer_norms": [
+            aware(
+                lambda: dy.layer_norms(LAYER_VECTOR),
+                lambda r: _close(
+                    r,
+                    np.sqrt([_re_inner(layer, layer) for layer in LAYER_VECTOR]),
+                ),
+            )
+        ],
+        "moment_norm": [
+            aware(
+                lambda: dy.moment_norm(LAYER_VECTOR),
+                lambda r: _close(
+                    r,
+                    math.sqrt(
+                        _re_inner(_moments(LAYER_VECTOR), _moments(LAYER_VECTOR))
+                    ),
+                ),
+            ),
+            # balanced W: G = 0
+            aware(
+                lambda: dy.moment_norm(w),
+                lambda r: _close(r, math.sqrt(_re_inner(_moments(w), _moments(w)))),
+            ),
+        ],
         "gradient_descent": [
             refused(
                 lambda: dy.gradient_descent(dy.kirwan_ness_field(), w, 0.01, 2),
-                "initial_state",
+                "gradient_descent",
             )
         ],
         "integrate": [
             refused(
-                lambda: dy.integrate(dy.kirwan_ness_field(), w, 0.01), "initial_state"
+                lambda: dy.integrate(dy.kirwan_ness_field(), w, 0.01),
+                "integrate_complex",
             )
         ],
         "euclidean_gradient_field": [
-            refused(lambda: dy.euclidean_gradient_field(loss)(w), "parameters")
+            refused(
+                lambda: dy.euclidean_gradient_field(complex_loss)(w),
+                "euclidean_gradient_field",
+            )
         ],
         "balanced_gradient_field": [
-            refused(lambda: dy.balanced_gradient_field(loss)(w), "parameters")
+            refused(
+                lambda: dy.balanced_gradient_field(complex_loss)(w),
+                "balanced_gradient_field",
+            )
         ],
         "riemannian_gradient_field": [
-            refused(lambda: dy.riemannian_gradient_field(loss, 3)(x), "point")
+            refused(
+                lambda: dy.riemannian_gradient_field(complex_loss, 3)(x),
+                "riemannian_gradient_field",
+            )
         ],
         "free_energy_gradient_field": [
-            refused(lambda: dy.free_energy_gradient_field(loss, 3, 1.0)(x), "point")
+            refused(
+                lambda: dy.free_energy_gradient_field(complex_loss, 3, 1.0)(x),
+                "free_energy_gradient_field",
+            )
         ],
         "gibbs_singular_values": [
             refused(
                 lambda: dy.gibbs_singular_values(np.array([1.0, 0.5j]), 2, 1.0),
-                "target_singular_values",
+                "gibbs_singular_values",
             )
         ],
         "adapted_gradient_descent": [
@@ -1123,13 +1206,19 @@ def _dynamics():
                 lambda: dy.adapted_gradient_descent(
                     model, theta, inputs, targets, 0.01, 2
                 ),
-                "initial_theta",
-            )
+                "adapted_gradient_descent",
+            ),
+            refused(
+                lambda: dy.adapted_gradient_descent(
+                    model, theta.real, inputs, 1j * targets, 0.01, 2
+                ),
+                "targets",
+            ),
         ],
         "adapted_descent": [
             refused(
                 lambda: dy.adapted_descent(model, theta, inputs, targets, t_final=0.01),
-                "initial_theta",
+                "adapted_descent",
             )
         ],
         "adapted_gradient_field": [
@@ -1137,16 +1226,27 @@ def _dynamics():
                 lambda: dy.adapted_gradient_field(model, 1j * inputs, targets)(
                     np.ones(8)
                 ),
-                "inputs",
-            )
+                "adapted_gradient_field",
+            ),
+            # a model with complex outputs on real parameters
+            refused(
+                lambda: dy.adapted_gradient_field(complex_model, inputs, targets)(
+                    np.ones(8)
+                ),
+                "outputs",
+            ),
         ],
         "standard_gradient_field": [
             refused(
                 lambda: dy.standard_gradient_field(model, 1j * inputs, targets)(
                     np.ones(8)
                 ),
-                "inputs",
-            )
+                "standard_gradient_field",
+            ),
+            refused(
+                lambda: dy.standard_gradient_field(model, inputs, targets)(theta),
+                "theta",
+            ),
         ],
         "FreeEnergy.riemannian_gradient": [
             refused(
@@ -1162,17 +1262,15 @@ def _dynamics():
         "EntryCoordinatesDLNMetric.cometric_matrix": [
             refused(
                 lambda: dy.entry_coordinates_space(3).metric.cometric_matrix(
-                    np.ones(9) * 1j
+                    np.ravel(x)
                 ),
-                "base_point",
+                "EntryCoordinatesDLNMetric.cometric_matrix",
             )
         ],
         "EntryCoordinatesDLNMetric.metric_matrix": [
             refused(
-                lambda: dy.entry_coordinates_space(3).metric.metric_matrix(
-                    np.ones(9) * 1j
-                ),
-                "base_point",
+                lambda: dy.entry_coordinates_space(3).metric.metric_matrix(np.ravel(x)),
+                "EntryCoordinatesDLNMetric.metric_matrix",
             )
         ],
     }
@@ -1235,32 +1333,6 @@ EXEMPT["dynamics.ParametricModel.unflatten"] = "reshapes the user's parameters"
 EXEMPT["dynamics.EntryCoordinatesDLNMetric.inner_product_derivative_matrix"] = (
     "autodiff of metric_matrix (swept)"
 )
-
-# Entry points of other owners' modules that still cast complex input silently
-# (or return a complex "loss"): run as strict xfails, so that a fix shows up.
-_CAST = "silent cast of complex input (numpy ComplexWarning or complex result)"
-KNOWN_LEAKS = {
-    "FixedRankEndToEndMatrices.belongs": f"low_rank.py: {_CAST}",
-    "LowRankBalancedManifold.horizontal_geodesic": f"low_rank_balanced.py: {_CAST}",
-    "integrate": (
-        f"dynamics/integrators.py: {_CAST} (integrate_complex is the entry for "
-        "complex states)"
-    ),
-}
-for _name in (
-    "end_to_end_velocity layer_norms moment_norm gradient_descent integrate "
-    "euclidean_gradient_field balanced_gradient_field riemannian_gradient_field "
-    "free_energy_gradient_field gibbs_singular_values adapted_gradient_descent "
-    "adapted_descent adapted_gradient_field standard_gradient_field "
-    "EntryCoordinatesDLNMetric.metric_matrix FreeEnergy.value "
-    "EntryCoordinatesDLNMetric.cometric_matrix"
-).split():
-    KNOWN_LEAKS[f"dynamics.{_name}"] = f"geomstats_dln.dynamics: {_CAST}"
-for _name in (
-    "horizontal_lift horizontal_projection is_tangent "
-    "random_tangent_vec tangent_basis to_tangent vertical_basis vertical_projection"
-).split():
-    KNOWN_LEAKS[f"LowRankBalancedManifold.{_name}"] = f"low_rank_balanced.py: {_CAST}"
 
 
 # ---------------------------------------------------------------- the tests
@@ -1334,18 +1406,7 @@ def _run(outcome: Outcome):
     outcome.check(result)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[name]),
-        )
-        if name in KNOWN_LEAKS
-        else name
-        for name in _SWEPT_NAMES
-    ],
-)
+@pytest.mark.parametrize("name", _SWEPT_NAMES)
 def test_complex_input(name):
     for outcome in _TABLE[name]:
         _run(outcome)

@@ -46,6 +46,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
+from geomstats_dln._validation import as_float_array, is_complex, raw
 from geomstats_dln.dynamics.flows import VectorField
 from geomstats_dln.dynamics.integrators import (
     Trajectory,
@@ -251,15 +252,27 @@ def relu_network_model(widths: Sequence[int]) -> ParametricModel:
 
 
 # ------------------------------------------------------------------ fields
+def _is_complex_data(inputs) -> bool:
+    """Whether ``inputs`` (passed to the model unchanged, any object) is a
+    complex array; objects that are not arrays are left to the model."""
+    try:
+        return is_complex(inputs)
+    except (TypeError, ValueError):  # ragged or not array-like
+        return False
+
+
 class _Problem:
     """Data of a least-squares training problem and its linearization at theta."""
 
-    def __init__(self, model, inputs, targets, n_samples, rcond):
+    def __init__(self, model, inputs, targets, n_samples, rcond, function):
         if not callable(model):
             raise TypeError(f"model must be callable, got {type(model).__name__}")
+        self.function = function
         self.model = model
+        if _is_complex_data(inputs):  # the least-squares problem is real
+            as_float_array(inputs, "inputs", function)  # raises, naming the dtype
         self.inputs = inputs
-        self.targets = np.array(targets, dtype=float)
+        self.targets = np.array(as_float_array(targets, "targets", function))
         if not np.all(np.isfinite(self.targets)):
             raise ValueError("targets contain NaN or infinite entries")
         if n_samples is None:
@@ -282,6 +295,11 @@ class _Problem:
 
     def _outputs(self, theta):
         outputs = self.model(theta, self.inputs)
+        if is_complex(outputs):
+            raise TypeError(
+                f"{self.function}: the model's outputs must be real, got dtype "
+                f"{raw(outputs).dtype} (the adapted and standard flows are real)"
+            )
         if anp.shape(outputs) != self.targets.shape:
             raise ValueError(
                 f"the model's outputs have shape {anp.shape(outputs)} but the "
@@ -289,9 +307,8 @@ class _Problem:
             )
         return outputs
 
-    @staticmethod
-    def _as_theta(theta):
-        theta = np.asarray(theta, dtype=float)
+    def _as_theta(self, theta, name="theta"):
+        theta = np.asarray(as_float_array(theta, name, self.function))
         if theta.ndim != 1:
             raise ValueError(
                 f"theta must be a flat parameter vector, got shape {theta.shape}"
@@ -417,10 +434,19 @@ def adapted_gradient_field(
         ``rank D < min(m, K)``, i.e. rank loss, else ``0.0``) and
         ``smallest_singular_value`` (the ``min(m, K)``-th singular value).
     """
-    problem = _Problem(model, inputs, targets, n_samples, rcond)
-    field = VectorField(
-        problem.adapted_velocity, problem.observables(), "adapted_gradient"
+    return _field(
+        "adapted", model, inputs, targets, n_samples, rcond, "adapted_gradient_field"
     )
+
+
+def _field(kind, model, inputs, targets, n_samples, rcond, function):
+    """The adapted or standard field; ``function`` names the public entry in
+    error messages."""
+    problem = _Problem(model, inputs, targets, n_samples, rcond, function)
+    velocity = (
+        problem.adapted_velocity if kind == "adapted" else problem.standard_velocity
+    )
+    field = VectorField(velocity, problem.observables(), f"{kind}_gradient")
     field.problem = problem
     return field
 
@@ -441,12 +467,9 @@ def standard_gradient_field(
     :func:`adapted_gradient_field` (``rcond`` only sets the rank cutoff of the
     ``jacobian_rank`` and ``rank_deficient`` observables).
     """
-    problem = _Problem(model, inputs, targets, n_samples, rcond)
-    field = VectorField(
-        problem.standard_velocity, problem.observables(), "standard_gradient"
+    return _field(
+        "standard", model, inputs, targets, n_samples, rcond, "standard_gradient_field"
     )
-    field.problem = problem
-    return field
 
 
 # ------------------------------------------------------------------ drivers
@@ -566,10 +589,10 @@ def adapted_descent(
     slack = float(slack)
     if not (np.isfinite(slack) and slack >= 0):
         raise ValueError(f"slack must be finite and >= 0, got {slack}")
-    field = adapted_gradient_field(
-        model, inputs, targets, rcond=rcond, n_samples=n_samples
+    field = _field(
+        "adapted", model, inputs, targets, n_samples, rcond, "adapted_descent"
     )
-    theta = field.problem._as_theta(initial_theta)
+    theta = field.problem._as_theta(initial_theta, "initial_theta")
     initial_cost = field.problem.cost(theta)
     time = None
     if tolerance is not None:
@@ -630,12 +653,12 @@ def adapted_gradient_descent(
     cost with ``tolerance`` when given).
     """
     tolerance = _check_tolerance(tolerance)
-    field = adapted_gradient_field(
-        model, inputs, targets, rcond=rcond, n_samples=n_samples
+    field = _field(
+        "adapted", model, inputs, targets, n_samples, rcond, "adapted_gradient_descent"
     )
     trajectory = gradient_descent(
         field,
-        field.problem._as_theta(initial_theta),
+        field.problem._as_theta(initial_theta, "initial_theta"),
         step_size,
         n_steps,
         observables=observables,

@@ -76,7 +76,7 @@ from geomstats_dln._spectral import (
     operator_derivative,
     svd_frame,
 )
-from geomstats_dln._validation import as_finite_array, as_size
+from geomstats_dln._validation import as_finite_array, as_float_array, as_size
 from geomstats_dln.dynamics._sde import (
     _as_matrix,
     _brownian_weights,
@@ -270,31 +270,35 @@ class EntryCoordinatesDLNMetric(RiemannianMetric):
             raise ValueError(f"shape {shape} does not match dim {space.dim}")
         self.matrix_shape = (int(shape[0]), int(shape[1]))
 
-    def _matrices(self, base_point):
-        base_point = np.asarray(base_point, dtype=float)
+    def _matrices(self, base_point, method):
+        """Real base points as matrices (``TypeError`` naming ``method`` for
+        complex ones: ``g^N`` in real entry coordinates is real-only)."""
+        base_point = as_float_array(
+            base_point, "base_point", f"EntryCoordinatesDLNMetric.{method}"
+        )
         return base_point.reshape(base_point.shape[:-1] + self.matrix_shape)
 
     def _basis(self):
         size = self.matrix_shape[0] * self.matrix_shape[1]
         return np.eye(size).reshape((size,) + self.matrix_shape)
 
-    def _operator_matrix(self, base_point, power):
-        points = self._matrices(base_point)
+    def _operator_matrix(self, base_point, power, method):
+        points = self._matrices(base_point, method)
         frame = svd_frame(points[..., None, :, :], self.depth)
         images = np.asarray(apply_operator(frame, self._basis(), power))
         return np.swapaxes(images.reshape(images.shape[:-2] + (-1,)), -1, -2)
 
     def cometric_matrix(self, base_point=None):
         """``A_{N,X}`` in the entry basis, [..., nm, nm]."""
-        return self._operator_matrix(base_point, 1.0)
+        return self._operator_matrix(base_point, 1.0, "cometric_matrix")
 
     def metric_matrix(self, base_point=None):
         """``A_{N,X}^{-1}`` in the entry basis, [..., nm, nm]."""
-        return self._operator_matrix(base_point, -1.0)
+        return self._operator_matrix(base_point, -1.0, "metric_matrix")
 
     def inner_product_derivative_matrix(self, base_point=None):
         """``d_k g_ij`` with the derivation index last, [..., nm, nm, nm]."""
-        points = self._matrices(base_point)
+        points = self._matrices(base_point, "inner_product_derivative_matrix")
         basis = self._basis()
         size = basis.shape[0]
         images = operator_derivative(

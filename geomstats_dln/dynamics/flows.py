@@ -36,7 +36,12 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from geomstats_dln._spectral import check_depth, operator_power
-from geomstats_dln._validation import check_balanced, check_parameters
+from geomstats_dln._validation import (
+    as_field_array,
+    as_float_array,
+    check_balanced,
+    check_parameters,
+)
 from geomstats_dln.dynamics.observables import (
     effective_rank,
     layer_norms,
@@ -111,8 +116,12 @@ def _parameter_observables(loss):
     }
 
 
-def _as_parameters(state):
-    state = np.asarray(state, dtype=float)
+def _as_parameters(state, function):
+    """Real parameters ``[..., N, d, d]``: the loss flows stay over R (the
+    losses of :mod:`geomstats_dln.losses` are real functions and the recorded
+    observables, singular values and effective rank, are real-only), so a
+    complex state is a ``TypeError`` naming ``function``, not a silent cast."""
+    state = np.asarray(as_float_array(state, "parameters", function))
     check_parameters(state)
     return state
 
@@ -127,7 +136,7 @@ def euclidean_gradient_field(loss) -> VectorField:
     _check_loss(loss)
 
     def minus_gradient(parameters):
-        parameters = _as_parameters(parameters)
+        parameters = _as_parameters(parameters, "euclidean_gradient_field")
         _, gradient = end_to_end_and_lifted_gradient(loss.gradient, parameters)
         return -np.asarray(gradient)
 
@@ -157,14 +166,14 @@ def balanced_gradient_field(loss, rtol: float = 1e-4) -> VectorField:
     _check_loss(loss)
 
     def minus_gradient(parameters):
-        parameters = _as_parameters(parameters)
+        parameters = _as_parameters(parameters, "balanced_gradient_field")
         check_balanced(parameters, rtol)
         gradient = lifted_gradient(loss.gradient(end_to_end(parameters)), parameters)
         return -np.asarray(gradient)
 
     observables = _parameter_observables(loss)
     observables["balance_defect"] = lambda w: (
-        moment_norm(w) / np.sum(np.asarray(w) ** 2, axis=(-3, -2, -1))
+        moment_norm(w) / np.sum(np.abs(np.asarray(w)) ** 2, axis=(-3, -2, -1))
     )
     return VectorField(minus_gradient, observables, "balanced_gradient")
 
@@ -182,7 +191,9 @@ def riemannian_gradient_field(loss, depth: int | float) -> VectorField:
     depth = check_depth(depth)
 
     def minus_gradient(matrix):
-        matrix = np.asarray(matrix, dtype=float)
+        matrix = np.asarray(
+            as_float_array(matrix, "point", "riemannian_gradient_field")
+        )
         return -np.asarray(operator_power(loss.gradient(matrix), matrix, depth, 1.0))
 
     label = "inf" if depth == math.inf else str(depth)
@@ -198,12 +209,32 @@ def riemannian_gradient_field(loss, depth: int | float) -> VectorField:
 
 
 def end_to_end_velocity(loss, parameters):
-    """Velocity of ``X = phi(W)`` under the upstairs flow, from any ``W``:
-    ``X' = -sum_k (above_k above_k^T) E'(X) (below_k^T below_k)`` (Thm 1b).
+    r"""Velocity of ``X = phi(W)`` under the upstairs flow, from any ``W``:
+    ``X' = -sum_k (above_k above_k^*) E'(X) (below_k^* below_k)`` (Thm 1b).
 
-    Equals ``-A_{N,X}(E'(X))`` when ``W`` is balanced (Thm 2).
+    ``above_k = W_N ... W_{k+1}``, ``below_k = W_{k-1} ... W_1``, ``^*`` the
+    conjugate transpose (the transpose over R): ``X' = -dphi_W(dphi_W^*(E'(X)))``
+    with ``dphi^*`` the adjoint for ``Re tr`` (MATH §1; balancedness paper §1.1
+    over F = R or C). Equals ``-A_{N,X}(E'(X))`` when ``W`` is balanced (Thm 2).
+
+    Parameters
+    ----------
+    loss : object with ``value(X)`` and ``gradient(X)``
+        ``gradient(X)`` is ``E'(X)``, the gradient for ``Re tr(A^* B)``. The
+        losses of :mod:`geomstats_dln.losses` are real (they refuse complex
+        ``X``); a loss whose gradient takes complex ``X`` gives the complex
+        velocity.
+    parameters : array-like, shape=[..., N, d, d]
+        ``W[k-1] = W_k``, real or complex by the dtype.
+
+    Returns
+    -------
+    velocity : ndarray, shape=[..., d, d]
     """
     _check_loss(loss)
-    parameters = _as_parameters(parameters)
+    parameters = np.asarray(
+        as_field_array(parameters, "parameters", "end_to_end_velocity")
+    )
+    check_parameters(parameters)
     gradient = lifted_gradient(loss.gradient(end_to_end(parameters)), parameters)
     return -np.asarray(differential(gradient, parameters))

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from geomstats_dln._spectral import apply_operator, check_depth, svd_frame
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
 from geomstats_dln.dynamics.observables import singular_values
 from geomstats_dln.orbit_entropy import _check_square, _gradient_in_frame, entropy
@@ -85,10 +86,13 @@ class FreeEnergy:
         return entropy(point, self.depth)
 
     def value(self, point):
-        """``F(X) = E(X) - S(X) / beta``, shape [...]."""
+        """``F(X) = E(X) - S(X) / beta``, shape [...].
+
+        Real ``X`` only, as :meth:`gradient` (``TypeError`` for complex input).
+        """
+        point = _check_square(point, "FreeEnergy.value")
         energy = self.loss.value(point)
         if self.temperature == 0.0:
-            _check_square(point, "the free energy")
             return energy
         return energy - self.temperature * entropy(point, self.depth)
 
@@ -149,7 +153,9 @@ def free_energy_gradient_field(loss, depth: int | float, beta: float) -> VectorF
     energy = FreeEnergy(loss, depth, beta)
 
     def minus_gradient(matrix):
-        matrix = np.asarray(matrix, dtype=float)
+        matrix = np.asarray(
+            as_float_array(matrix, "point", "free_energy_gradient_field")
+        )
         return -np.asarray(energy.riemannian_gradient(matrix))
 
     depth_label = "inf" if energy.depth == math.inf else str(energy.depth)

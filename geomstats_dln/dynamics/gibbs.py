@@ -10,6 +10,7 @@ from geomstats_dln._spectral import (
     check_depth,
     dln_coefficients,
 )
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics.free_energy import _check_beta
 
 
@@ -46,7 +47,17 @@ def gibbs_singular_values(
     beta = _check_beta(beta)
     if depth == math.inf or not math.isfinite(beta):
         raise ValueError("the Gibbs law needs a finite depth and a finite beta")
-    y1, y2 = (float(value) for value in target_singular_values)
+    target = np.asarray(
+        as_float_array(
+            target_singular_values, "target_singular_values", "gibbs_singular_values"
+        )
+    )
+    if target.shape != (2,):
+        raise ValueError(
+            "gibbs_singular_values: target_singular_values must be the two "
+            f"singular values (y1, y2) of the 2 x 2 target, got shape {target.shape}"
+        )
+    y1, y2 = (float(value) for value in target)
     s_max = y1 + 12.0 / math.sqrt(beta)
     s1 = (np.arange(n_s) + 0.5) * (s_max / n_s)
     nodes, weights = np.polynomial.legendre.leggauss(n_t)

@@ -24,6 +24,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
+from geomstats_dln._validation import as_float_array, is_complex
+
 __all__ = [
     "StepSizeError",
     "Trajectory",
@@ -162,9 +164,26 @@ class _GuardedField:
         return None
 
 
+def _as_real_state(initial_state, function):
+    """A real ``float64`` copy of ``initial_state``; complex states are a
+    ``TypeError`` naming ``function`` and pointing to ``integrate_complex``."""
+    try:
+        state = as_float_array(initial_state, "initial_state", function)
+    except TypeError as error:
+        if not is_complex(initial_state):
+            raise
+        raise TypeError(
+            f"{error}; integrate complex states with "
+            "geomstats_dln.integrate_complex (as their real and imaginary parts)"
+        ) from None
+    return np.array(state, dtype=float)
+
+
 def _as_velocity(field, shape):
     def velocity(state):
-        value = np.asarray(field(state), dtype=float)
+        value = np.asarray(
+            as_float_array(field(state), "the vector field's velocity", "integrate")
+        )
         if value.shape != shape:
             raise ValueError(
                 f"the vector field returned shape {value.shape} for a state of "
@@ -229,8 +248,15 @@ def integrate(
     Returns
     -------
     trajectory : Trajectory
+
+    Raises
+    ------
+    TypeError
+        For a complex ``initial_state`` (real states only: complex ones are
+        integrated by :func:`~geomstats_dln.integrate_complex`) and for a
+        vector field that returns complex velocities on real states.
     """
-    state = np.array(initial_state, dtype=float)
+    state = _as_real_state(initial_state, "integrate")
     if not np.all(np.isfinite(state)):
         raise ValueError("initial_state contains NaN or infinite entries")
     t_final = float(t_final)
@@ -387,7 +413,9 @@ def gradient_descent(
     With ``vector_field = -grad L`` this is gradient descent with step ``eta``:
     the forward-Euler discretization of the gradient flow, so that the recorded
     ``times`` are ``iteration * eta`` and compare directly with the flow's.
+    Real states only (``TypeError`` for a complex ``initial_state``).
     """
+    initial_state = _as_real_state(initial_state, "gradient_descent")
     step_size = float(step_size)
     if not (np.isfinite(step_size) and step_size > 0):
         raise ValueError(f"step_size must be positive and finite, got {step_size}")
