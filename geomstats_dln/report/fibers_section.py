@@ -540,6 +540,72 @@ def _equilibrium_singular_values(target_singular_values, kappa, depth):
     return np.array(roots)
 
 
+def _late_rate(times, signed_excess, kappa):
+    """Leading rate ``rho`` of ``E - E_inf = a e^{-rho t} + c e^{-(rho + 2 kappa) t}``.
+
+    At late times the state is on the slow manifold of the 2 kappa (moment)
+    modes, parametrized by G(t) = G(0) e^{-2 kappa t}, and the loss excess is
+    a power series in G starting at second order: its terms decay at 4 kappa,
+    6 kappa, ... . The next term is ``|G(t)|`` relative to the first, so when
+    ``|G(0)|`` is large it is not negligible in the fitted window (seed 89 of
+    the quick report: ``|G(0)| = 182``, 26% at t = 50, and a one-exponential
+    fit is 1.5% off 4 kappa). Fitted by weighted (relative) least squares:
+    linear in ``(a, c)`` for a given ``rho``, and ``rho`` by a bounded scalar
+    minimization over ``[kappa, 12 kappa]``.
+
+    Returns
+    -------
+    rho : float
+    correction : float
+        ``c / a`` with the times counted from the first one: the relative
+        size of the second term at the start of the window.
+    one_exponential : float
+        The rate of a one-exponential fit of ``log|E - E_inf|``, for comparison.
+    """
+    from scipy.optimize import minimize_scalar
+
+    times = np.asarray(times, dtype=float)
+    signed_excess = np.asarray(signed_excess, dtype=float)
+    weights = 1.0 / np.abs(signed_excess)
+    shifted = times - times[0]
+
+    def solve(rho):
+        design = np.stack(
+            [np.exp(-rho * shifted), np.exp(-(rho + 2.0 * kappa) * shifted)], axis=1
+        )
+        coefficients = np.linalg.lstsq(
+            design * weights[:, None], signed_excess * weights, rcond=None
+        )[0]
+        residual = (design @ coefficients - signed_excess) * weights
+        return float(residual @ residual), coefficients
+
+    best = minimize_scalar(
+        lambda rho: solve(rho)[0],
+        bounds=(kappa, 12.0 * kappa),
+        method="bounded",
+        options={"xatol": 1e-10 * kappa},
+    )
+    rho = float(best.x)
+    a, c = solve(rho)[1]
+    one_exponential = -float(np.polyfit(times, np.log(np.abs(signed_excess)), 1)[0])
+    return rho, float(c / a), one_exponential
+
+
+def _linearization_rates(velocity, layers, step=1e-6):
+    """Sorted relaxation rates ``-Re eig J`` of the flow at a fixed point
+    (``J`` by central differences of ``velocity``, one column per entry)."""
+    flat = np.asarray(layers, dtype=float).ravel()
+    columns = []
+    for i in range(flat.size):
+        offset = np.zeros_like(flat)
+        offset[i] = step
+        plus = np.asarray(velocity((flat + offset).reshape(np.shape(layers))))
+        minus = np.asarray(velocity((flat - offset).reshape(np.shape(layers))))
+        columns.append((plus - minus).ravel() / (2.0 * step))
+    jacobian = np.stack(columns, axis=1)
+    return np.sort(-np.linalg.eigvals(jacobian).real)
+
+
 def _regularized_training(ctx: ReportContext):
     ctx.substep("(d) regularized training")
     rng = np.random.default_rng(ctx.seed + 3)
@@ -559,19 +625,26 @@ def _regularized_training(ctx: ReportContext):
     )
     t_final, late_start = 120.0, 50.0
     times = np.linspace(0.0, t_final, 241 if ctx.quick else 601)
-    trajectory = integrate(
-        regularized_training_field(loss, kappa),
-        layers,
-        t_final,
-        rtol=RTOL,
-        t_eval=times,
-    )
+    field = regularized_training_field(loss, kappa)
+    trajectory = integrate(field, layers, t_final, rtol=RTOL, t_eval=times)
     deviation, gram_norms = _law_deviation(trajectory, 2 * kappa)
     slope = -float(np.polyfit(times, np.log(gram_norms), 1)[0])
     # the limit: the balanced lift of the closed-form minimizer downstairs
     limit_s = _equilibrium_singular_values(target_s, kappa, depth)
     limit = left @ np.diag(limit_s) @ right.T
     limit_loss = 0.5 * float(np.sum((limit - target) ** 2))
+    # the linearization at the balanced limit W*: rates 0 on the orbit
+    # O(d)^{N-1} ((N-1) d(d-1)/2 modes), exactly 2 kappa on the moments
+    # ((N-1) d(d+1)/2 modes) and d^2 modes that move X; 4 kappa is the late
+    # rate only when these X modes are all faster than 4 kappa (computed)
+    rates = _linearization_rates(field, np.asarray(center(limit, depth)))
+    n_orbit = (depth - 1) * dim * (dim - 1) // 2
+    n_moment = (depth - 1) * dim * (dim + 1) // 2
+    mode_error = max(
+        float(np.max(np.abs(rates[:n_orbit]))) / (2 * kappa),
+        float(np.max(np.abs(rates[n_orbit : n_orbit + n_moment] / (2 * kappa) - 1))),
+    )
+    x_rates = rates[n_orbit + n_moment :]
     final_error = float(
         np.linalg.norm(_product(trajectory.final_state) - limit) / np.linalg.norm(limit)
     )
@@ -592,7 +665,9 @@ def _regularized_training(ctx: ReportContext):
     t_g = float(np.log(100.0) / (2 * kappa))
     # late excess, above the integrator's noise (~1e-12 absolute)
     late = (times > late_start) & (excess > 1e-7 * limit_loss)
-    late_rate = -float(np.polyfit(times[late], np.log(excess[late]), 1)[0])
+    late_rate, correction, one_exponential = _late_rate(
+        times[late], signed_excess[late], kappa
+    )
     checks = [
         Check(
             "(d) regularized training: G(t) = G(0) e^(-2 kappa t)", deviation, TOL_G_LAW
@@ -613,7 +688,18 @@ def _regularized_training(ctx: ReportContext):
             0.5,
         ),
         Check(
-            "(d) late loss excess decays at 4 kappa (rel., fit)",
+            "(d) linearization at W*: orbit rates 0, moment rates 2 kappa (rel.)",
+            mode_error,
+            1e-6,
+        ),
+        Check(
+            "(d) linearization at W*: every X mode faster than 4 kappa "
+            "(4 kappa / slowest X rate)",
+            4 * kappa / float(np.min(x_rates)),
+            0.5,
+        ),
+        Check(
+            "(d) late loss excess decays at 4 kappa (rel., fit with its 6 kappa term)",
             abs(late_rate / (4 * kappa) - 1.0),
             1e-2,
         ),
@@ -679,9 +765,27 @@ def _regularized_training(ctx: ReportContext):
         ("time for 99% of the loss decrease", f"{t_99:.3g}", "measured"),
         ("time for the loss to come within 1% of E_inf", f"{t_1pc:.3g}", "measured"),
         (
-            f"late rate of |E(t) - E_inf| (fit, t > {late_start:g})",
-            f"{late_rate:.4g}",
+            "relaxation rates at W*: orbit / moments / slowest X mode",
+            f"{n_orbit} x {float(np.max(np.abs(rates[:n_orbit]))):.1e} / {n_moment} "
+            f"x {float(np.mean(rates[n_orbit : n_orbit + n_moment])):.6g} / "
+            f"{float(np.min(x_rates)):.4g}",
+            f"0 / 2 kappa = {2 * kappa:g} / > 4 kappa (check: 4 kappa < half of it)",
+        ),
+        (
+            "late rate of E(t) - E_inf (fit with the 6 kappa term, "
+            f"t > {late_start:g})",
+            f"{late_rate:.6g}",
             f"4 kappa = {4 * kappa:g} (second order in G), tolerance 1%",
+        ),
+        (
+            f"6 kappa term relative to the 4 kappa term at t = {late_start:g}",
+            f"{correction:.2g}",
+            "O(|G(t)|): grows with |G(0)|",
+        ),
+        (
+            "late rate of a one-exponential fit (for comparison)",
+            f"{one_exponential:.4g}",
+            "biased by the 6 kappa term",
         ),
         ("|X(T) - X_inf| / |X_inf|", f"{final_error:.1e}", "tolerance 1e-6"),
     ]
@@ -715,9 +819,25 @@ def _regularized_training(ctx: ReportContext):
         "couples X to G, and on F_X it differs "
         "from its minimum at second order in the distance to O_X, i.e. in G; so "
         "the quasi-static X is off X_inf by O(|G|^2) and the late loss excess "
-        f"decays at 4 kappa: fitted {late_rate:.4g} over t > {late_start:g} "
-        "(checked to 1%; the next correction is O(e^{-2 kappa t}) relative, "
-        f"{np.exp(-2 * kappa * late_start):.1g} at t = {late_start:g}). "
+        "decays at 4 kappa. That holds when every mode that moves X relaxes "
+        "faster than 4 kappa; computed here, not assumed: the Jacobian of the "
+        "flow at the balanced limit W* (central differences) has "
+        f"{n_orbit} rates 0 (the orbit O(d)^{{N-1}}), {n_moment} rates 2 kappa "
+        f"(the moments) and {dim * dim} X modes, the slowest at "
+        f"{float(np.min(x_rates)):.4g} = {float(np.min(x_rates)) / kappa:.3g} "
+        "kappa (these rates depend only on the singular values of X_inf, so "
+        "they are the same for every seed). At late times the state is on the "
+        "slow manifold of the moment modes and the excess is a power series in "
+        "G from second order: "
+        "terms at 4 kappa, 6 kappa, ...; the 6 kappa term is O(|G(t)|) relative "
+        "to the first, which is not small in the window for a strongly "
+        f"unbalanced start (here |G(0)| = {gram_norms[0]:.3g}; on a draw with "
+        "|G(0)| near 180 a one-exponential fit is 1.5% off). So the rate is "
+        "fitted together with "
+        f"its 6 kappa term: {late_rate:.6g} over t > {late_start:g} (checked to "
+        f"1%; the 6 kappa term is {correction:.2g} of the first at "
+        f"t = {late_start:g}; a one-exponential fit gives "
+        f"{one_exponential:.4g}). "
         + (
             f"The loss undershoots: E(t) < E_inf from t = {t_under:.3g} on. With "
             "G != 0 the marginal cost of |W|^2 in X is smaller (at d = 1, N = 2, "
