@@ -470,7 +470,9 @@ def _sweep_cases_added():
 
     matrix_functions = {
         "balanced_layers": lambda x: networks.balanced_layers(x, [2, 2, 2, 2]),
-        "dln_metric": lambda x: statistics.dln_metric(np.stack([x, x]), 3),
+        # one point (the form interpolate uses): a stack of two vectors of
+        # length 3 would be a valid 2 x 3 matrix, not a bad input
+        "dln_metric": lambda x: statistics.dln_metric(x, 3),
         "determinant_components": lambda x: statistics.determinant_components(
             np.stack([x, x])
         ),
