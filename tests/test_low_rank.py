@@ -18,7 +18,11 @@ import pytest
 from scipy.linalg import expm, solve_sylvester
 
 from geomstats_dln import DLNMetric, EndToEndMatrices, GeodesicError, end_to_end
-from geomstats_dln.dynamics import euclidean_gradient_field, integrate
+from geomstats_dln.dynamics import (
+    euclidean_gradient_field,
+    integrate,
+    riemannian_gradient_field,
+)
 from geomstats_dln.dynamics.low_rank_flows import (
     factored_end_to_end,
     factored_gradient_field,
@@ -690,3 +694,72 @@ def test_hamiltonian_force_matches_autodiff_in_a_chart(n, m, r, depth):
     _, force = metric.hamiltonian_vector_field(point, momentum)
     reference = _chart_hamiltonian_gradient(point, momentum, r, depth)
     np.testing.assert_allclose(-force, reference, atol=1e-11 * np.abs(reference).max())
+
+
+@pytest.mark.parametrize(
+    "n, m, r, depth",
+    [(6, 4, 2, 1), (6, 4, 2, 2), (5, 7, 3, 3), (8, 8, 2, 16), (4, 4, 4, 3)],
+)
+def test_factored_field_reproduces_the_dense_rank_r_field(n, m, r, depth):
+    """At factors that are neither orthonormal nor in SVD form, the factored
+    velocity assembles to ``X' = U' S V^T + U S' V^T + U S V'^T`` equal to the
+    dense field ``-A_X(P_T E')`` (truncated SVD of X, ``apply_rank_operator``;
+    for N = 16 its coefficients take the expm1 route, not the sum of powers),
+    with the gauge ``U^T U' = 0``, ``V^T V' = 0``."""
+    rng = np.random.default_rng(n + m + r + depth)
+    left = rng.normal(size=(n, r))
+    core = rng.normal(size=(r, r))
+    right = rng.normal(size=(m, r))
+    state = np.concatenate([left.ravel(), core.ravel(), right.ravel()])
+    point = (left @ core) @ right.T
+    loss = QuadraticLoss(rng.normal(size=(n, m)))
+    velocity = factored_gradient_field(loss, depth, r)(state)
+    left_dot = velocity[: n * r].reshape(n, r)
+    core_dot = velocity[n * r : (n + r) * r].reshape(r, r)
+    right_dot = velocity[(n + r) * r :].reshape(m, r)
+    assembled = left_dot @ core @ right.T + left @ core_dot @ right.T
+    assembled = assembled + left @ core @ right_dot.T
+    dense = fixed_rank_gradient_field(loss, depth, r)(point)
+    np.testing.assert_allclose(assembled, dense, atol=1e-11 * np.max(np.abs(dense)))
+    scale = np.max(np.abs(velocity)) * np.max(np.abs(state))
+    assert np.max(np.abs(left.T @ left_dot)) < 1e-12 * scale
+    assert np.max(np.abs(right.T @ right_dot)) < 1e-12 * scale
+
+
+def test_factored_field_at_full_rank_and_infinite_depth():
+    """``r = n = m``: depth inf is allowed (the normal blocks are empty) and the
+    factored velocity is the full-rank field ``-A_{inf,X}(E')``."""
+    rng = np.random.default_rng(4)
+    point = np.eye(3) + 0.3 * rng.normal(size=(3, 3))
+    loss = QuadraticLoss(rng.normal(size=(3, 3)))
+    state = factorize(point, 3)
+    velocity = factored_gradient_field(loss, math.inf, 3)(state)
+    left, core, right = (
+        velocity[:9].reshape(3, 3),
+        velocity[9:18].reshape(3, 3),
+        velocity[18:].reshape(3, 3),
+    )
+    u, c, v = (
+        state[:9].reshape(3, 3),
+        state[9:18].reshape(3, 3),
+        state[18:].reshape(3, 3),
+    )
+    assembled = left @ c @ v.T + u @ core @ v.T + u @ c @ right.T
+    dense = riemannian_gradient_field(loss, math.inf)(point)
+    np.testing.assert_allclose(assembled, dense, atol=1e-11 * np.max(np.abs(dense)))
+
+
+def test_factored_field_refuses_a_singular_factor():
+    loss = QuadraticLoss(np.ones((4, 3)))
+    field = factored_gradient_field(loss, 3, 2)
+    left = np.zeros((4, 2))
+    left[0] = 1.0  # rank 1: its Gram matrix is singular
+    state = np.concatenate([left.ravel(), np.eye(2).ravel(), np.eye(3)[:, :2].ravel()])
+    with pytest.raises(ValueError, match="factor is singular"):
+        field(state)
+    orthonormal = np.eye(4)[:, :2]
+    state = np.concatenate(
+        [orthonormal.ravel(), np.diag([1.0, 0.0]).ravel(), np.eye(3)[:, :2].ravel()]
+    )
+    with pytest.raises(ValueError, match="singular value reached 0"):
+        field(state)
