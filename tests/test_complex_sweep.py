@@ -1018,6 +1018,7 @@ def _dynamics():
     inputs, targets = np.ones((3, 2)), np.ones((3, 2))
     theta = np.ones(8) * (1 + 1j)
     complex_loss = _ComplexQuadraticLoss(OTHER)
+    real_point = 2.0 * np.eye(DIM)
 
     def complex_model(parameters, data):
         return (1 + 1j) * model(parameters, data)
@@ -1073,14 +1074,25 @@ def _dynamics():
         "stopping_time": [refused(lambda: dy.stopping_time(1 + 1j, 0.1))],
         "brownian_drift": [refused(lambda: dy.brownian_drift(x, 3), "point")],
         "brownian_step": [
-            refused(lambda: dy.brownian_step(x, 3, 1.0, 0.01, rng=0), "point")
+            refused(lambda: dy.brownian_step(x, 3, 1.0, 0.01, rng=0), "point"),
+            refused(
+                lambda: dy.brownian_step(real_point, 3, 1.0, 0.01, noise=1j * x),
+                "noise",
+            ),
         ],
         "noise_induced_drift": [
             refused(lambda: dy.noise_induced_drift(x, 3, 1.0), "point")
         ],
         "effective_rank": [refused(lambda: dy.effective_rank(x), "matrix")],
         "singular_values": [refused(lambda: dy.singular_values(x), "matrix")],
-        "rle_drift": [refused(lambda: dy.rle_drift(loss, x, 3, 1.0), "point")],
+        "rle_drift": [
+            refused(lambda: dy.rle_drift(loss, x, 3, 1.0), "point"),
+            # a loss whose gradient is complex at a real point
+            refused(
+                lambda: dy.rle_drift(complex_loss, real_point, 3, 1.0),
+                "loss.gradient",
+            ),
+        ],
         "rle_step": [
             refused(lambda: dy.rle_step(loss, x, 3, 1.0, 0.01, rng=0), "rle_step")
         ],
@@ -1169,7 +1181,27 @@ def _dynamics():
             refused(
                 lambda: dy.integrate(dy.kirwan_ness_field(), w, 0.01),
                 "integrate_complex",
-            )
+            ),
+            refused(
+                lambda: dy.integrate(
+                    dy.VectorField(lambda y: -y), np.ones(2), 1.0, t_eval=[0.5j, 1]
+                ),
+                "t_eval",
+            ),
+            # a field with complex velocities on a real state
+            refused(
+                lambda: dy.integrate(
+                    dy.VectorField(lambda y: 1j * y), np.ones(2), 1.0, n_steps=2
+                ),
+                "velocity",
+            ),
+        ],
+        "ParametricModel.unflatten": [
+            refused(lambda: model.unflatten(theta), "ParametricModel.unflatten"),
+            refused(
+                lambda: dy.relu_network_model([2, 2]).unflatten(theta[:6]),
+                "ParametricModel.unflatten",
+            ),
         ],
         "euclidean_gradient_field": [
             refused(
@@ -1329,7 +1361,6 @@ for _name in (
 ).split():
     EXEMPT[f"dynamics.{_name}"] = "no array argument (sizes, callables, records)"
 EXEMPT["dynamics.INITIALIZERS"] = "a tuple of names"
-EXEMPT["dynamics.ParametricModel.unflatten"] = "reshapes the user's parameters"
 EXEMPT["dynamics.EntryCoordinatesDLNMetric.inner_product_derivative_matrix"] = (
     "autodiff of metric_matrix (swept)"
 )

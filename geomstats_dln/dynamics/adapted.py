@@ -121,6 +121,12 @@ class ParametricModel:
         return f"ParametricModel({self.name}, n_parameters={self.n_parameters})"
 
 
+def _real_theta(theta):
+    """``theta`` as a real array for ``unflatten`` (a complex one is a
+    ``TypeError``: the models' parameters are real)."""
+    return np.asarray(as_float_array(theta, "theta", "ParametricModel.unflatten"))
+
+
 def dln_model(depth: int, dim: int) -> ParametricModel:
     """Deep linear network ``x = inputs @ X^T`` with ``X = W_N ... W_1`` (MATH §1).
 
@@ -170,7 +176,7 @@ def dln_model(depth: int, dim: int) -> ParametricModel:
     return ParametricModel(
         deep_linear_network,
         math.prod(shape),
-        lambda theta: np.reshape(np.asarray(theta, dtype=float), shape),
+        lambda theta: np.reshape(_real_theta(theta), shape),
         f"dln(N={depth}, d={dim})",
     )
 
@@ -246,7 +252,7 @@ def relu_network_model(widths: Sequence[int]) -> ParametricModel:
     return ParametricModel(
         relu_network,
         offset,
-        lambda theta: split(np.asarray(theta, dtype=float)),
+        lambda theta: split(_real_theta(theta)),
         f"relu_network({list(widths)})",
     )
 

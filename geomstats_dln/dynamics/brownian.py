@@ -173,7 +173,9 @@ def brownian_step(
     if noise is None:
         rotated = _rng(rng).standard_normal(point.shape[:-2] + frame.shape)
     else:
-        rotated = frame.rotate(np.asarray(noise, dtype=float))
+        rotated = frame.rotate(
+            np.asarray(as_float_array(noise, "noise", "brownian_step"))
+        )
     weights = _brownian_weights(frame.s, depth) * (dt / beta)
     step = frame.diagonal(weights) + scale * np.sqrt(frame.coefficients) * rotated
     return point + frame.unrotate(step)

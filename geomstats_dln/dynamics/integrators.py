@@ -344,7 +344,7 @@ def _integrate_adaptive(
     if atol is not None and not (np.isfinite(atol) and atol > 0):
         raise ValueError(f"atol must be positive and finite, got {atol}")
     if t_eval is not None:
-        t_eval = np.asarray(t_eval, dtype=float)
+        t_eval = np.asarray(as_float_array(t_eval, "t_eval", "integrate"))
         if t_eval.ndim != 1 or t_eval.size == 0 or not np.all(np.isfinite(t_eval)):
             raise ValueError("t_eval must be a non-empty 1-D array of finite times")
     if atol is None:

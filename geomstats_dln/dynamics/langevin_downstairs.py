@@ -13,6 +13,7 @@ import numpy as np
 from geomstats_dln._spectral import (
     check_depth,
 )
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics._sde import (
     _as_matrix,
     _check_strength,
@@ -106,7 +107,9 @@ def _downstairs_drift(loss, frame, point, depth, beta, gauge_noise, observable_n
         _noise_weights(frame.s, depth, beta, gauge_noise, observable_noise)
     )
     if loss is not None:
-        gradient = frame.rotate(np.asarray(loss.gradient(point), dtype=float))
+        gradient = frame.rotate(
+            np.asarray(as_float_array(loss.gradient(point), "loss.gradient(X)", "RLE"))
+        )
         rotated = rotated - frame.coefficients * gradient
     return rotated
 

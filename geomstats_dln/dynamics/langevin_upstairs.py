@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from geomstats_dln._validation import (
+    as_float_array,
     symmetric_basis,
 )
 from geomstats_dln.balanced import (
@@ -279,7 +280,7 @@ def _refine(loss, point, increment, duration, options, rng, levels):
     ``substeps = 0`` when even ``2^levels`` substeps fail."""
     half = 0.5 * duration
     # Var(B(h/2) | B(h) = b) = h/4: the bridge's midpoint is b/2 + sqrt(h)/2 z
-    z = np.asarray(rng.standard_normal(increment.shape), dtype=float)
+    z = np.asarray(as_float_array(rng.standard_normal(increment.shape), "noise", "RLE"))
     first = 0.5 * increment + 0.5 * math.sqrt(duration) * z
     total = 0
     current = point
@@ -322,7 +323,8 @@ def _upstairs_step(
     shape = parameters.shape
     flat = parameters.reshape((-1,) + shape[-3:])
     # the step's Brownian increments: one draw of the whole batch's shape
-    increments = math.sqrt(dt) * np.asarray(rng.standard_normal(shape), dtype=float)
+    noise = as_float_array(rng.standard_normal(shape), "noise", "RLE")
+    increments = math.sqrt(dt) * np.asarray(noise)
     increments = increments.reshape(flat.shape)
     options = (beta, gauge_noise, observable_noise, scheme, retraction)
     active = np.ones(len(flat), dtype=bool) if frozen is None else ~frozen
