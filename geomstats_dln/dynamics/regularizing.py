@@ -57,7 +57,7 @@ from geomstats_dln.fibers import (
     _check_solver_options,
     fiber_projection,
 )
-from geomstats_dln.parameters import end_to_end, lifted_gradient, moments
+from geomstats_dln.parameters import end_to_end, lifted_gradient
 
 __all__ = [
     "integrate_complex",
@@ -93,14 +93,8 @@ def _squared_norm(parameters):
 
 
 def _moment_norm(parameters):
-    """``|G|`` over R (``observables.moment_norm``) or C (Hermitian ``G``)."""
-    parameters = _as_parameters(parameters)
-    if not np.iscomplexobj(parameters):
-        return moment_norm(parameters)
-    if parameters.shape[-3] == 1:
-        return np.zeros(parameters.shape[:-3])
-    gram = np.asarray(moments(parameters))
-    return np.sqrt(np.sum(np.abs(gram) ** 2, axis=(-3, -2, -1)))
+    """``|G|`` over R or C (Hermitian ``G``): ``observables.moment_norm``."""
+    return moment_norm(_as_parameters(parameters))
 
 
 def _fiber_observables():
