@@ -36,6 +36,7 @@ __all__ = [
     "as_finite_array",
     "as_float_array",
     "as_positive_float",
+    "as_real_number",
     "as_size",
     "balance_defect",
     "broadcast_batch",
@@ -223,6 +224,23 @@ def as_size(value, name: str, function: str = "", minimum: int = 1) -> int:
         bound = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{_where(function)}{name} must be {bound}, got {value!r}")
     return int(value)
+
+
+def as_real_number(value, name: str, function: str = "") -> float:
+    """``float(value)``, refusing complex values with a ``TypeError`` naming
+    ``name`` and the dtype.
+
+    ``float`` of a numpy complex scalar drops the imaginary part with only a
+    ``ComplexWarning`` (and of a Python ``complex`` raises without naming the
+    argument); everything else is ``float(value)`` unchanged (its own
+    ``TypeError``/``ValueError`` for non-numbers), so callers keep their range
+    checks and messages.
+    """
+    if is_complex(value):
+        raise TypeError(
+            f"{_where(function)}{name} must be real, got dtype {raw(value).dtype}"
+        )
+    return float(value)
 
 
 def as_positive_float(
