@@ -1071,13 +1071,21 @@ def _dynamics():
                 "sphere_brownian_motion",
             )
         ],
-        "stopping_time": [refused(lambda: dy.stopping_time(1 + 1j, 0.1))],
+        # complex scalars: float() of a numpy complex drops the imaginary part
+        "stopping_time": [
+            refused(lambda: dy.stopping_time(1 + 1j, 0.1), "initial_cost"),
+            refused(lambda: dy.stopping_time(1.0, np.complex128(0.1)), "tolerance"),
+        ],
         "brownian_drift": [refused(lambda: dy.brownian_drift(x, 3), "point")],
         "brownian_step": [
             refused(lambda: dy.brownian_step(x, 3, 1.0, 0.01, rng=0), "point"),
             refused(
                 lambda: dy.brownian_step(real_point, 3, 1.0, 0.01, noise=1j * x),
                 "noise",
+            ),
+            refused(
+                lambda: dy.brownian_step(real_point, 3, 1.0, np.complex128(0.01)),
+                "dt",
             ),
         ],
         "noise_induced_drift": [
@@ -1175,7 +1183,13 @@ def _dynamics():
             refused(
                 lambda: dy.gradient_descent(dy.kirwan_ness_field(), w, 0.01, 2),
                 "gradient_descent",
-            )
+            ),
+            refused(
+                lambda: dy.gradient_descent(
+                    dy.VectorField(lambda y: -y), np.ones(2), np.complex128(0.1), 2
+                ),
+                "step_size",
+            ),
         ],
         "integrate": [
             refused(
@@ -1187,6 +1201,12 @@ def _dynamics():
                     dy.VectorField(lambda y: -y), np.ones(2), 1.0, t_eval=[0.5j, 1]
                 ),
                 "t_eval",
+            ),
+            refused(
+                lambda: dy.integrate(
+                    dy.VectorField(lambda y: -y), np.ones(2), 1 + 0j, n_steps=2
+                ),
+                "t_final",
             ),
             # a field with complex velocities on a real state
             refused(
@@ -1231,7 +1251,11 @@ def _dynamics():
             refused(
                 lambda: dy.gibbs_singular_values(np.array([1.0, 0.5j]), 2, 1.0),
                 "gibbs_singular_values",
-            )
+            ),
+            refused(
+                lambda: dy.gibbs_singular_values([1.0, 0.5], 2, np.complex128(1.0)),
+                "beta",
+            ),
         ],
         "adapted_gradient_descent": [
             refused(
@@ -1251,7 +1275,13 @@ def _dynamics():
             refused(
                 lambda: dy.adapted_descent(model, theta, inputs, targets, t_final=0.01),
                 "adapted_descent",
-            )
+            ),
+            refused(
+                lambda: dy.adapted_descent(
+                    model, theta.real, inputs, targets, t_final=np.complex128(0.01)
+                ),
+                "t_final",
+            ),
         ],
         "adapted_gradient_field": [
             refused(

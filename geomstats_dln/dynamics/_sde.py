@@ -17,7 +17,7 @@ from geomstats_dln._spectral import (
     check_finite_matrix,
     dln_coefficients,
 )
-from geomstats_dln._validation import as_float_array
+from geomstats_dln._validation import as_float_array, as_real_number
 from geomstats_dln.dynamics.integrators import Trajectory
 from geomstats_dln.orbit_entropy import entropy_gradient_from_singular_values
 
@@ -28,7 +28,7 @@ RETRACTIONS = ("normal", "procrustes")
 
 # ----------------------------------------------------------------- validation
 def _check_positive(value, name) -> float:
-    value = float(value)
+    value = as_real_number(value, name)
     if not (np.isfinite(value) and value > 0.0):
         raise ValueError(f"{name} must be positive and finite, got {value}")
     return value
@@ -41,7 +41,7 @@ def _check_count(value, name) -> int:
 
 
 def _check_strength(value, name) -> float:
-    value = float(value)
+    value = as_real_number(value, name)
     if not (np.isfinite(value) and value >= 0.0):
         raise ValueError(f"{name} must be finite and >= 0, got {value}")
     return value

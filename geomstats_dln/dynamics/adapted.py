@@ -46,7 +46,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
-from geomstats_dln._validation import as_float_array, is_complex, raw
+from geomstats_dln._validation import as_float_array, as_real_number, is_complex, raw
 from geomstats_dln.dynamics.flows import VectorField
 from geomstats_dln.dynamics.integrators import (
     Trajectory,
@@ -291,7 +291,7 @@ class _Problem:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples}")
         self.n_samples = int(n_samples)
         if rcond is not None:
-            rcond = float(rcond)
+            rcond = as_real_number(rcond, "rcond", function)
             if not (np.isfinite(rcond) and rcond >= 0):
                 raise ValueError(f"rcond must be finite and >= 0, got {rcond}")
         self.rcond = rcond
@@ -498,7 +498,8 @@ def stopping_time(initial_cost: float, tolerance: float) -> float:
     -------
     time : float
     """
-    initial_cost, tolerance = float(initial_cost), float(tolerance)
+    initial_cost = as_real_number(initial_cost, "initial_cost", "stopping_time")
+    tolerance = as_real_number(tolerance, "tolerance", "stopping_time")
     if not (np.isfinite(initial_cost) and initial_cost > 0):
         raise ValueError(
             f"initial_cost must be positive and finite, got {initial_cost}"
@@ -511,7 +512,7 @@ def stopping_time(initial_cost: float, tolerance: float) -> float:
 def _check_tolerance(tolerance):
     if tolerance is None:
         return None
-    tolerance = float(tolerance)
+    tolerance = as_real_number(tolerance, "tolerance")
     if not (np.isfinite(tolerance) and tolerance > 0):
         raise ValueError(f"tolerance must be positive and finite, got {tolerance}")
     return tolerance
@@ -592,7 +593,7 @@ def adapted_descent(
     tolerance = _check_tolerance(tolerance)
     if tolerance is None and t_final is None:
         raise ValueError("give a tolerance (for the stopping time) or a t_final")
-    slack = float(slack)
+    slack = as_real_number(slack, "slack", "adapted_descent")
     if not (np.isfinite(slack) and slack >= 0):
         raise ValueError(f"slack must be finite and >= 0, got {slack}")
     field = _field(
@@ -603,7 +604,11 @@ def adapted_descent(
     time = None
     if tolerance is not None:
         time = 0.0 if initial_cost == 0 else stopping_time(initial_cost, tolerance)
-    duration = time if t_final is None else float(t_final)
+    duration = (
+        time
+        if t_final is None
+        else as_real_number(t_final, "t_final", "adapted_descent")
+    )
     if duration == 0.0:
         recorded = dict(field.observables)
         recorded.update(observables or {})

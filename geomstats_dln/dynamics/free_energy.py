@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from geomstats_dln._spectral import apply_operator, check_depth, svd_frame
-from geomstats_dln._validation import as_float_array
+from geomstats_dln._validation import as_float_array, as_real_number, is_complex
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
 from geomstats_dln.dynamics.observables import singular_values
 from geomstats_dln.orbit_entropy import _check_square, _gradient_in_frame, entropy
@@ -43,6 +43,8 @@ def _check_beta(beta) -> float:
     """``beta > 0`` or ``math.inf`` as a float (TypeError for bool or non-numbers)."""
     if isinstance(beta, bool):
         raise TypeError(f"beta must be a positive number or math.inf, got {beta!r}")
+    if is_complex(beta):
+        as_real_number(beta, "beta")  # raises a TypeError naming the dtype
     try:
         value = float(beta)
     except (TypeError, ValueError):

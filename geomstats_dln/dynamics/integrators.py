@@ -24,7 +24,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
-from geomstats_dln._validation import as_float_array, is_complex
+from geomstats_dln._validation import as_float_array, as_real_number, is_complex
 
 __all__ = [
     "StepSizeError",
@@ -259,7 +259,7 @@ def integrate(
     state = _as_real_state(initial_state, "integrate")
     if not np.all(np.isfinite(state)):
         raise ValueError("initial_state contains NaN or infinite entries")
-    t_final = float(t_final)
+    t_final = as_real_number(t_final, "t_final", "integrate")
     if not (np.isfinite(t_final) and t_final > 0):
         raise ValueError(f"t_final must be positive and finite, got {t_final}")
     if method is None:
@@ -338,9 +338,11 @@ def _integrate_fixed(
 def _integrate_adaptive(
     field, state, t_final, method, rtol, atol, observables, t_eval, progress
 ):
-    rtol = DEFAULT_RTOL if rtol is None else float(rtol)
+    rtol = DEFAULT_RTOL if rtol is None else as_real_number(rtol, "rtol", "integrate")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must lie in (0, 1), got {rtol}")
+    if atol is not None:
+        atol = as_real_number(atol, "atol", "integrate")
     if atol is not None and not (np.isfinite(atol) and atol > 0):
         raise ValueError(f"atol must be positive and finite, got {atol}")
     if t_eval is not None:
@@ -416,7 +418,7 @@ def gradient_descent(
     Real states only (``TypeError`` for a complex ``initial_state``).
     """
     initial_state = _as_real_state(initial_state, "gradient_descent")
-    step_size = float(step_size)
+    step_size = as_real_number(step_size, "step_size", "gradient_descent")
     if not (np.isfinite(step_size) and step_size > 0):
         raise ValueError(f"step_size must be positive and finite, got {step_size}")
     trajectory = integrate(

@@ -40,6 +40,7 @@ from geomstats_dln._validation import (
     as_field_array,
     as_float_array,
     as_parameters,
+    as_real_number,
     check_parameters,
     check_seed,
 )
@@ -167,7 +168,7 @@ def integrate_complex(vector_field, initial_state, t_final: float, **options):
 
 
 def _check_kappa(kappa):
-    kappa = float(kappa)
+    kappa = as_real_number(kappa, "kappa")
     if not (np.isfinite(kappa) and kappa >= 0):
         raise ValueError(f"kappa must be finite and >= 0, got {kappa}")
     return kappa
@@ -365,10 +366,10 @@ def regularized_langevin(
     if loss is not None:
         _check_loss(loss)
     kappa = _check_kappa(kappa)
-    beta = float(beta)
+    beta = as_real_number(beta, "beta", "regularized_langevin")
     if not (beta > 0):
         raise ValueError(f"beta must be positive, got {beta}")
-    t_final = float(t_final)
+    t_final = as_real_number(t_final, "t_final", "regularized_langevin")
     if not (np.isfinite(t_final) and t_final > 0):
         raise ValueError(f"t_final must be positive and finite, got {t_final}")
     for name, value in (("n_steps", n_steps), ("record_every", record_every)):
