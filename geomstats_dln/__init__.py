@@ -86,6 +86,7 @@ from geomstats_dln.low_rank import (  # noqa: E402
 )
 from geomstats_dln.low_rank_balanced import (  # noqa: E402
     LowRankBalancedManifold,
+    LowRankBalancedMetric,
     low_rank_center,
 )
 from geomstats_dln.networks import LinearNetwork, NetworkEnsemble  # noqa: E402
@@ -126,6 +127,7 @@ __all__ = [
     "GeodesicError",
     "LinearNetwork",
     "LowRankBalancedManifold",
+    "LowRankBalancedMetric",
     "MatrixCompletionLoss",
     "MatrixSensingLoss",
     "MomentRegularizer",

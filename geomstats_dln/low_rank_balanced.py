@@ -133,10 +133,30 @@ class LowRankBalancedMetric(RiemannianMetric):
     is the horizontal geodesic (:meth:`LowRankBalancedManifold.horizontal_geodesic`)
     for horizontal tangent vectors; geodesics in other directions, ``log``,
     distances, curvature and parallel transport are not implemented
-    (``NotImplementedError``). (Not a subclass of geomstats' ``EuclideanMetric``:
-    its straight-line geodesics, zero Christoffel symbols, identity transport
-    and infinite injectivity radius are wrong on this curved submanifold.)
+    (``NotImplementedError``, saying why). (Not a subclass of geomstats'
+    ``EuclideanMetric``: its straight-line geodesics, zero Christoffel symbols,
+    identity transport and infinite injectivity radius are wrong on this curved
+    submanifold.)
+
+    Why: at rank ``r`` the package provides the dimension, the tangent spaces,
+    the horizontal lift and the Riemannian submersion ``phi`` onto
+    ``(M_r, g^N)`` (``|lift Z|^2 = g^N(Z, Z)``), not the geodesics of the total
+    space. Horizontal geodesics come for free from the submersion (O'Neill: they
+    are the horizontal lifts of ``FixedRankDLNMetric`` geodesics); a geodesic
+    with a vertical part would need the geodesic equation of the balanced
+    manifold inside parameter space (its second fundamental form), and ``log``
+    needs geodesics in every direction: two points of one gauge orbit (the same
+    end-to-end matrix) are in general joined by no horizontal geodesic.
     """
+
+    _SCOPE = (
+        "at rank r the package provides the dimension, tangent spaces, horizontal "
+        "lift and the Riemannian submersion onto (M_r, g^N), not the geodesics of "
+        "the total space: horizontal geodesics are the lifts of FixedRankDLNMetric "
+        "geodesics (O'Neill), while other directions would need the geodesic "
+        "equation of the balanced manifold in parameter space (its second "
+        "fundamental form), which is not derived"
+    )
 
     def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
         """``sum_k tr(A_k^T B_k)``; shape ``[...]``."""
@@ -156,9 +176,11 @@ class LowRankBalancedMetric(RiemannianMetric):
         size = np.maximum(1.0, _norm(vector))
         if np.any(_norm(vertical) > 1e-8 * size):
             raise NotImplementedError(
-                "geodesics of the rank-r balanced manifold are implemented for "
-                "horizontal tangent vectors only (the horizontal lift of a "
-                "FixedRankDLNMetric geodesic); this one has a vertical part"
+                "LowRankBalancedMetric.exp takes horizontal tangent vectors only; "
+                "this one has a vertical part of norm "
+                f"{float(np.max(_norm(vertical))):.3g}. Why: {self._SCOPE}. Use "
+                "LowRankBalancedManifold.horizontal_projection for the horizontal "
+                "part, or FixedRankDLNMetric.exp for the end-to-end matrix"
             )
         downstairs = np.asarray(differential(vector, point))
 
@@ -168,8 +190,12 @@ class LowRankBalancedMetric(RiemannianMetric):
         return gs.array(_per_point(end, (downstairs, 2), (point, 3)))
 
     def log(self, point, base_point):
+        """Not implemented: ``NotImplementedError`` saying why."""
         raise NotImplementedError(
-            "the logarithm of the rank-r balanced manifold is not implemented"
+            "LowRankBalancedMetric.log (and dist, geodesic by end point) is not "
+            f"implemented: it needs geodesics in every direction, and {self._SCOPE}; "
+            "two points of one gauge orbit are in general joined by no horizontal "
+            "geodesic. For the end-to-end matrices use FixedRankDLNMetric.log"
         )
 
 

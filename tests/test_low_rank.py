@@ -36,7 +36,11 @@ from geomstats_dln.low_rank import (
     tangent_components,
     tangent_inner_product,
 )
-from geomstats_dln.low_rank_balanced import LowRankBalancedManifold, low_rank_center
+from geomstats_dln.low_rank_balanced import (
+    LowRankBalancedManifold,
+    LowRankBalancedMetric,
+    low_rank_center,
+)
 from geomstats_dln.parameters import differential, moments
 
 SHAPES = [(5, 4, 2), (4, 4, 1), (3, 6, 2), (4, 4, 4)]
@@ -623,7 +627,7 @@ def test_horizontal_geodesic_lifts_the_rank_r_geodesic(width, depth, rank):
     # the metric's exp is this geodesic for horizontal vectors only
     lift = manifold.horizontal_lift(vector, point)
     np.testing.assert_allclose(manifold.metric.exp(lift, point), path[-1], atol=1e-9)
-    with pytest.raises(NotImplementedError, match="horizontal tangent vectors only"):
+    with pytest.raises(NotImplementedError, match="takes horizontal tangent vectors"):
         manifold.metric.exp(
             manifold.to_tangent(rng.normal(size=point.shape), point), point
         )
@@ -763,3 +767,39 @@ def test_factored_field_refuses_a_singular_factor():
     )
     with pytest.raises(ValueError, match="singular value reached 0"):
         field(state)
+
+
+def test_low_rank_balanced_metric_is_exported_and_says_why_it_refuses():
+    """``LowRankBalancedMetric`` is public; exp of a vector with a vertical part,
+    log and dist raise ``NotImplementedError`` naming the vertical norm (against
+    ``vertical_projection``) and the reason: the package provides the dimension,
+    tangent spaces, horizontal lift and submersion, not total-space geodesics."""
+    import geomstats_dln
+
+    assert "LowRankBalancedMetric" in geomstats_dln.__all__
+    assert geomstats_dln.LowRankBalancedMetric is LowRankBalancedMetric
+    manifold = LowRankBalancedManifold(3, 3, 2)
+    assert isinstance(manifold.metric, geomstats_dln.LowRankBalancedMetric)
+    rng = np.random.default_rng(12)
+    point = manifold.random_point()
+    vector = manifold.to_tangent(rng.normal(size=point.shape), point)
+    vertical = np.asarray(manifold.vertical_projection(vector, point))
+    reason = (
+        "dimension, tangent spaces, horizontal lift and the Riemannian submersion "
+        "onto (M_r, g^N), not the geodesics of the total space"
+    )
+    with pytest.raises(NotImplementedError) as refused:
+        manifold.metric.exp(vector, point)
+    message = str(refused.value)
+    assert reason in message and "second fundamental form" in message
+    norm = float(re.search(r"vertical part of norm (\S+)\.", message).group(1))
+    # printed with 3 significant digits
+    np.testing.assert_allclose(norm, np.linalg.norm(vertical), rtol=5e-3)
+    for call in (manifold.metric.log, manifold.metric.dist):
+        with pytest.raises(NotImplementedError, match="geodesics in every direction"):
+            call(point, point)
+        with pytest.raises(NotImplementedError, match=re.escape(reason)):
+            call(point, point)
+    # a horizontal vector is accepted: the refusal is about the vertical part
+    horizontal = manifold.horizontal_projection(vector, point)
+    assert np.all(np.isfinite(manifold.metric.exp(0.1 * horizontal, point)))
