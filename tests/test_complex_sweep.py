@@ -14,7 +14,10 @@ to call it with complex input and which of two outcomes is required:
   (``complex``) and the function or one of its arguments (``names``).
 
 A public name missing from the table fails :func:`test_table_covers_the_public_api`,
-so new entry points must be classified. A call that casts complex input
+so new entry points must be classified. The shared data, definitions and the
+outcome records are in ``tests/_complex_sweep_base.py``, the
+``geomstats_dln.dynamics`` part of the table in
+``tests/_complex_sweep_dynamics.py``. A call that casts complex input
 silently fails either way: numpy's ``ComplexWarning`` is an error here, a
 refusal must raise, and an aware result is checked.
 """
@@ -24,8 +27,6 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -34,130 +35,38 @@ from geomstats.geometry.hpd_matrices import HPDBuresWassersteinMetric, HPDMatric
 from geomstats.geometry.spd_matrices import SPDMatrices
 
 import geomstats_dln as dln
+from tests._complex_sweep_base import (
+    ALGEBRA,
+    DEPTH,
+    DIM,
+    HERMITIAN,
+    HPD,
+    LAYER_VECTOR,
+    LAYERS,
+    OTHER,
+    POINT,
+    VECTOR,
+    Outcome,
+    _a_coefficients,
+    _adjoint,
+    _close,
+    _complex_gaussian,
+    _differential,
+    _is_projector,
+    _moments,
+    _orbit_vector,
+    _product,
+    _re_inner,
+    _tangent_to_balanced,
+    aware,
+    refused,
+)
+from tests._complex_sweep_dynamics import dynamics_table
 from tests.test_complex_downstairs import (
-    _balanced_layers,
     _definition_operator,
     _realify,
     _submersion_operator,
 )
-
-DIM, DEPTH = 3, 3
-_RNG = np.random.default_rng(2026)
-
-
-def _complex_gaussian(shape):
-    return _RNG.normal(size=shape) + 1j * _RNG.normal(size=shape)
-
-
-POINT = 0.3 * _complex_gaussian((DIM, DIM)) + np.eye(DIM)  # X, full rank
-VECTOR = _complex_gaussian((DIM, DIM))  # Z
-OTHER = _complex_gaussian((DIM, DIM))
-LAYERS = np.array(_balanced_layers(POINT, DEPTH, _RNG))  # balanced W, phi(W) = X
-LAYER_VECTOR = _complex_gaussian((DEPTH, DIM, DIM))  # V
-ALGEBRA = _complex_gaussian((DEPTH - 1, DIM, DIM))  # a in gl(d, C)^{N-1}
-HPD = POINT @ POINT.conj().T
-HERMITIAN = VECTOR + VECTOR.conj().T
-
-
-def _product(layers):
-    result = layers[0]
-    for layer in layers[1:]:
-        result = layer @ result
-    return result
-
-
-def _adjoint(matrix):
-    return np.conj(np.swapaxes(matrix, -1, -2))
-
-
-def _re_inner(a, b):
-    return float(np.real(np.vdot(a, b)))
-
-
-def _close(a, b, tol=1e-9):
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
-
-
-def _differential(vector, layers):
-    """``dphi_W(V) = sum_k W_N .. V_k .. W_1`` from the definition."""
-    total = 0.0
-    for k in range(len(layers)):
-        varied = list(layers)
-        varied[k] = vector[k]
-        total = total + _product(varied)
-    return total
-
-
-def _moments(layers):
-    return np.array(
-        [
-            layers[k] @ _adjoint(layers[k]) - _adjoint(layers[k + 1]) @ layers[k + 1]
-            for k in range(len(layers) - 1)
-        ]
-    )
-
-
-def _orbit_vector(algebra, layers):
-    """``(w_a)_k = a_k W_k - W_k a_{k-1}``, ``a_0 = a_N = 0``."""
-    padded = [np.zeros_like(layers[0]), *algebra, np.zeros_like(layers[0])]
-    return np.array(
-        [padded[k + 1] @ layers[k] - layers[k] @ padded[k] for k in range(len(layers))]
-    )
-
-
-def _a_coefficients(s, depth):
-    """``a_ij = (s_i^2 - s_j^2) / (s_i^{2/N} - s_j^{2/N})``, ``N s^{2(N-1)/N}``."""
-    x = s ** (2.0 / depth)
-    same = np.equal.outer(s, s)
-    difference = np.where(same, 1.0, np.subtract.outer(x, x))
-    return np.where(
-        same,
-        depth * np.maximum.outer(x, x) ** (depth - 1),
-        np.subtract.outer(s**2, s**2) / difference,
-    )
-
-
-# ------------------------------------------------------------------ outcomes
-@dataclass
-class Outcome:
-    call: Callable
-    check: Callable | None = None  # aware: check(result)
-    names: tuple = ()  # refused: the function or argument names
-
-
-def aware(call, check):
-    return Outcome(call, check=check)
-
-
-def refused(call, *names):
-    return Outcome(call, names=names)
-
-
-def _is_projector(project, vector, tangent_check=None):
-    """Idempotent and self-adjoint for Re tr; ``tangent_check`` of the image."""
-
-    def check(result):
-        _close(project(result), result)
-        other = project(LAYER_VECTOR[::-1].copy())
-        _close(_re_inner(result, LAYER_VECTOR[::-1]), _re_inner(vector, other))
-        if tangent_check is not None:
-            tangent_check(result)
-
-    return check
-
-
-def _tangent_to_balanced(result):
-    """``dG_W(V) = 0``: tangent to the level set ``G = 0``."""
-    differential = np.array(
-        [
-            result[k] @ _adjoint(LAYERS[k])
-            + LAYERS[k] @ _adjoint(result[k])
-            - _adjoint(result[k + 1]) @ LAYERS[k + 1]
-            - _adjoint(LAYERS[k + 1]) @ result[k + 1]
-            for k in range(DEPTH - 1)
-        ]
-    )
-    assert np.abs(differential).max() < 1e-9
 
 
 # ------------------------------------------------------- the functions' table
@@ -992,353 +901,6 @@ def _losses_and_networks():
     }
 
 
-class _ComplexQuadraticLoss:
-    """``E(X) = 1/2 |X - T|^2`` (``|A|^2 = Re tr(A^* A)``) on complex ``X``:
-    ``E'(X) = X - T``, the gradient for ``Re tr`` (a user's loss; the package's
-    losses are real)."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def value(self, point):
-        difference = np.asarray(point) - self.target
-        return 0.5 * _re_inner(difference, difference)
-
-    def gradient(self, point):
-        return np.asarray(point) - self.target
-
-
-def _dynamics():
-    """``geomstats_dln.dynamics``: flows, observables and stochastic dynamics."""
-    from geomstats_dln import dynamics as dy
-
-    w, x = LAYERS, POINT
-    loss = dln.QuadraticLoss(np.eye(DIM))
-    model = dy.dln_model(2, 2)
-    inputs, targets = np.ones((3, 2)), np.ones((3, 2))
-    theta = np.ones(8) * (1 + 1j)
-    complex_loss = _ComplexQuadraticLoss(OTHER)
-    real_point = 2.0 * np.eye(DIM)
-
-    def complex_model(parameters, data):
-        return (1 + 1j) * model(parameters, data)
-
-    def _velocity_definition(layers):
-        """``-sum_k (above_k above_k^*) E'(X) (below_k^* below_k)``, E' = X - T."""
-        gradient = _product(layers) - OTHER
-        identity = np.eye(DIM)
-        total = 0.0
-        for k in range(len(layers)):
-            above = _product(layers[k + 1 :]) if k + 1 < len(layers) else identity
-            below = _product(layers[:k]) if k > 0 else identity
-            total = total + above @ _adjoint(above) @ gradient @ _adjoint(below) @ below
-        return -total
-
-    def in_fiber_and_normal(result, offset):
-        """``result`` in ``ker dphi`` and ``offset + result`` orthogonal to it
-        (the gradient on the fiber F_X of a function with gradient ``offset``)."""
-        _close(_differential(result, w), 0 * x)
-        for a in (ALGEBRA, 1j * ALGEBRA[::-1]):
-            assert abs(_re_inner(offset + result, _orbit_vector(a, w))) < 1e-8
-
-    def kirwan_ness(result):
-        # -grad 1/2 |G|^2 = -w_{2G}, G the Hermitian moments (balancedness Thm 10)
-        _close(result, -_orbit_vector(2 * _moments(w), w))
-
-    table = {
-        "kirwan_ness_field": [aware(lambda: dy.kirwan_ness_field()(w), kirwan_ness)],
-        "l2_regularizing_field": [
-            aware(
-                lambda: dy.l2_regularizing_field()(w),
-                lambda r: in_fiber_and_normal(np.asarray(r), w),
-            )
-        ],
-        "dyson_brownian_motion": [
-            refused(
-                lambda: dy.dyson_brownian_motion(np.array([0, 1j]), 2.0, 0.1, 2),
-                "dyson_brownian_motion",
-            )
-        ],
-        "dyson_eigenvalue_sde": [
-            refused(
-                lambda: dy.dyson_eigenvalue_sde(np.array([0, 1j]), 2.0, 0.1, 2),
-                "dyson_eigenvalue_sde",
-            )
-        ],
-        "sphere_brownian_motion": [
-            refused(
-                lambda: dy.sphere_brownian_motion(np.array([1, 1j, 0]), 0.1, 2),
-                "sphere_brownian_motion",
-            )
-        ],
-        # complex scalars: float() of a numpy complex drops the imaginary part
-        "stopping_time": [
-            refused(lambda: dy.stopping_time(1 + 1j, 0.1), "initial_cost"),
-            refused(lambda: dy.stopping_time(1.0, np.complex128(0.1)), "tolerance"),
-        ],
-        "brownian_drift": [refused(lambda: dy.brownian_drift(x, 3), "point")],
-        "brownian_step": [
-            refused(lambda: dy.brownian_step(x, 3, 1.0, 0.01, rng=0), "point"),
-            refused(
-                lambda: dy.brownian_step(real_point, 3, 1.0, 0.01, noise=1j * x),
-                "noise",
-            ),
-            refused(
-                lambda: dy.brownian_step(real_point, 3, 1.0, np.complex128(0.01)),
-                "dt",
-            ),
-        ],
-        "noise_induced_drift": [
-            refused(lambda: dy.noise_induced_drift(x, 3, 1.0), "point")
-        ],
-        "effective_rank": [refused(lambda: dy.effective_rank(x), "matrix")],
-        "singular_values": [refused(lambda: dy.singular_values(x), "matrix")],
-        "rle_drift": [
-            refused(lambda: dy.rle_drift(loss, x, 3, 1.0), "point"),
-            # a loss whose gradient is complex at a real point
-            refused(
-                lambda: dy.rle_drift(complex_loss, real_point, 3, 1.0),
-                "loss.gradient",
-            ),
-        ],
-        "rle_step": [
-            refused(lambda: dy.rle_step(loss, x, 3, 1.0, 0.01, rng=0), "rle_step")
-        ],
-        "simulate_brownian": [
-            refused(lambda: dy.simulate_brownian(x, 3, 1.0, 0.01, 2, seed=0), "point")
-        ],
-        "simulate_rle": [
-            refused(
-                lambda: dy.simulate_rle(loss, x, 3, 1.0, 0.01, 2, seed=0),
-                "simulate_rle",
-            )
-        ],
-        "regularized_training_split": [
-            refused(
-                lambda: dy.regularized_training_split(loss, 0.1, w),
-                "regularized_training_split",
-            )
-        ],
-        "regularized_training_field": [
-            refused(
-                lambda: dy.regularized_training_field(loss, 0.1)(w),
-                "regularized_training_field",
-            )
-        ],
-        "regularized_langevin": [
-            refused(
-                lambda: dy.regularized_langevin(loss, 0.1, 1.0, w, 0.01, 2, seed=0),
-                "regularized_langevin",
-            )
-        ],
-        "FreeEnergy.gradient": [
-            refused(lambda: dy.free_energy(loss, 3, 1.0).gradient(x), "point")
-        ],
-        "FreeEnergy.value": [
-            refused(lambda: dy.free_energy(loss, 3, 1.0).value(x), "FreeEnergy.value")
-        ],
-        "end_to_end_velocity": [
-            # Thm 1b over C: X' = -sum_k above above^* E' below^* below, any W
-            aware(
-                lambda: dy.end_to_end_velocity(complex_loss, w),
-                lambda r: (
-                    _close(r, _velocity_definition(w)),
-                    # balanced W (Thm 2): X' = -A_{N,X}(E'(X))
-                    _close(r, -_definition_operator(x, x - OTHER, DEPTH)),
-                ),
-            ),
-            aware(
-                lambda: dy.end_to_end_velocity(complex_loss, LAYER_VECTOR),
-                lambda r: _close(r, _velocity_definition(LAYER_VECTOR)),
-            ),
-            # the package's losses are real: their gradient refuses complex X
-            refused(lambda: dy.end_to_end_velocity(loss, w), "gradient"),
-        ],
-        "layer_norms": [
-            aware(
-                lambda: dy.layer_norms(LAYER_VECTOR),
-                lambda r: _close(
-                    r,
-                    np.sqrt([_re_inner(layer, layer) for layer in LAYER_VECTOR]),
-                ),
-            )
-        ],
-        "moment_norm": [
-            aware(
-                lambda: dy.moment_norm(LAYER_VECTOR),
-                lambda r: _close(
-                    r,
-                    math.sqrt(
-                        _re_inner(_moments(LAYER_VECTOR), _moments(LAYER_VECTOR))
-                    ),
-                ),
-            ),
-            # balanced W: G = 0
-            aware(
-                lambda: dy.moment_norm(w),
-                lambda r: _close(r, math.sqrt(_re_inner(_moments(w), _moments(w)))),
-            ),
-        ],
-        "gradient_descent": [
-            refused(
-                lambda: dy.gradient_descent(dy.kirwan_ness_field(), w, 0.01, 2),
-                "gradient_descent",
-            ),
-            refused(
-                lambda: dy.gradient_descent(
-                    dy.VectorField(lambda y: -y), np.ones(2), np.complex128(0.1), 2
-                ),
-                "step_size",
-            ),
-        ],
-        "integrate": [
-            refused(
-                lambda: dy.integrate(dy.kirwan_ness_field(), w, 0.01),
-                "integrate_complex",
-            ),
-            refused(
-                lambda: dy.integrate(
-                    dy.VectorField(lambda y: -y), np.ones(2), 1.0, t_eval=[0.5j, 1]
-                ),
-                "t_eval",
-            ),
-            refused(
-                lambda: dy.integrate(
-                    dy.VectorField(lambda y: -y), np.ones(2), 1 + 0j, n_steps=2
-                ),
-                "t_final",
-            ),
-            # a field with complex velocities on a real state
-            refused(
-                lambda: dy.integrate(
-                    dy.VectorField(lambda y: 1j * y), np.ones(2), 1.0, n_steps=2
-                ),
-                "velocity",
-            ),
-        ],
-        "ParametricModel.unflatten": [
-            refused(lambda: model.unflatten(theta), "ParametricModel.unflatten"),
-            refused(
-                lambda: dy.relu_network_model([2, 2]).unflatten(theta[:6]),
-                "ParametricModel.unflatten",
-            ),
-        ],
-        "euclidean_gradient_field": [
-            refused(
-                lambda: dy.euclidean_gradient_field(complex_loss)(w),
-                "euclidean_gradient_field",
-            )
-        ],
-        "balanced_gradient_field": [
-            refused(
-                lambda: dy.balanced_gradient_field(complex_loss)(w),
-                "balanced_gradient_field",
-            )
-        ],
-        "riemannian_gradient_field": [
-            refused(
-                lambda: dy.riemannian_gradient_field(complex_loss, 3)(x),
-                "riemannian_gradient_field",
-            )
-        ],
-        "free_energy_gradient_field": [
-            refused(
-                lambda: dy.free_energy_gradient_field(complex_loss, 3, 1.0)(x),
-                "free_energy_gradient_field",
-            )
-        ],
-        "gibbs_singular_values": [
-            refused(
-                lambda: dy.gibbs_singular_values(np.array([1.0, 0.5j]), 2, 1.0),
-                "gibbs_singular_values",
-            ),
-            refused(
-                lambda: dy.gibbs_singular_values([1.0, 0.5], 2, np.complex128(1.0)),
-                "beta",
-            ),
-        ],
-        "adapted_gradient_descent": [
-            refused(
-                lambda: dy.adapted_gradient_descent(
-                    model, theta, inputs, targets, 0.01, 2
-                ),
-                "adapted_gradient_descent",
-            ),
-            refused(
-                lambda: dy.adapted_gradient_descent(
-                    model, theta.real, inputs, 1j * targets, 0.01, 2
-                ),
-                "targets",
-            ),
-        ],
-        "adapted_descent": [
-            refused(
-                lambda: dy.adapted_descent(model, theta, inputs, targets, t_final=0.01),
-                "adapted_descent",
-            ),
-            refused(
-                lambda: dy.adapted_descent(
-                    model, theta.real, inputs, targets, t_final=np.complex128(0.01)
-                ),
-                "t_final",
-            ),
-        ],
-        "adapted_gradient_field": [
-            refused(
-                lambda: dy.adapted_gradient_field(model, 1j * inputs, targets)(
-                    np.ones(8)
-                ),
-                "adapted_gradient_field",
-            ),
-            # a model with complex outputs on real parameters
-            refused(
-                lambda: dy.adapted_gradient_field(complex_model, inputs, targets)(
-                    np.ones(8)
-                ),
-                "outputs",
-            ),
-        ],
-        "standard_gradient_field": [
-            refused(
-                lambda: dy.standard_gradient_field(model, 1j * inputs, targets)(
-                    np.ones(8)
-                ),
-                "standard_gradient_field",
-            ),
-            refused(
-                lambda: dy.standard_gradient_field(model, inputs, targets)(theta),
-                "theta",
-            ),
-        ],
-        "FreeEnergy.riemannian_gradient": [
-            refused(
-                lambda: dy.free_energy(loss, 3, 1.0).riemannian_gradient(x), "point"
-            )
-        ],
-        "FreeEnergy.entropy": [
-            aware(
-                lambda: dy.free_energy(loss, 3, 1.0).entropy(x),
-                lambda r: _close(r, dln.entropy(x, 3)),
-            )
-        ],
-        "EntryCoordinatesDLNMetric.cometric_matrix": [
-            refused(
-                lambda: dy.entry_coordinates_space(3).metric.cometric_matrix(
-                    np.ravel(x)
-                ),
-                "EntryCoordinatesDLNMetric.cometric_matrix",
-            )
-        ],
-        "EntryCoordinatesDLNMetric.metric_matrix": [
-            refused(
-                lambda: dy.entry_coordinates_space(3).metric.metric_matrix(np.ravel(x)),
-                "EntryCoordinatesDLNMetric.metric_matrix",
-            )
-        ],
-    }
-    return {f"dynamics.{name}": outcomes for name, outcomes in table.items()}
-
-
 # ------------------------------------------------------------- not swept, why
 _NO_ARRAY_INPUT = "no array argument (the state is fixed at construction, swept)"
 EXEMPT = {
@@ -1428,7 +990,7 @@ def _public_entry_points():
 
 def _table():
     table = {}
-    for part in (_functions(), _classes(), _losses_and_networks(), _dynamics()):
+    for part in (_functions(), _classes(), _losses_and_networks(), dynamics_table()):
         for name, outcomes in part.items():
             table[name] = outcomes if isinstance(outcomes, list) else [outcomes]
     return table
