@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from geomstats_dln import clustering, interpolation, low_rank, statistics
 from geomstats_dln.balanced import (
     balanced_frame,
     best_gauge,
@@ -29,6 +30,7 @@ from geomstats_dln.balanced import (
     to_tangent,
     vertical_projection,
 )
+from geomstats_dln.connection import christoffel_contraction
 from geomstats_dln.dynamics import effective_rank, simulate_rle
 from geomstats_dln.fibers import (
     SchattenRegularizer,
@@ -37,6 +39,7 @@ from geomstats_dln.fibers import (
     solve_fiber_operator,
 )
 from geomstats_dln.losses import completion_problem, low_rank_matrix
+from geomstats_dln.networks import LinearNetwork, balanced_layers
 from geomstats_dln.orbit_entropy import entropy, orthogonal_group_volume
 from geomstats_dln.parameters import end_to_end, moments
 
@@ -74,6 +77,12 @@ MATRIX_FUNCTIONS = {
     "entropy": lambda x: entropy(x, 3),
     "effective_rank": effective_rank,
     "simulate_rle": lambda x: simulate_rle(None, x, 3, 1.0, 0.1, 2, seed=0),
+    # modules added after the first sweep
+    "dln_metric": lambda x: statistics.dln_metric(x, 3),
+    "whiten": lambda x: statistics.whiten(x, x, 3),
+    "truncated_svd": lambda x: low_rank.truncated_svd(x, 1),
+    "low_rank_frame": lambda x: low_rank.low_rank_frame(x, 1, 3),
+    "christoffel_contraction": lambda x: christoffel_contraction(x, x, x, 3),
 }
 LAYER_FUNCTIONS = {
     "balanced_frame": balanced_frame,
@@ -149,6 +158,12 @@ def test_center_of_a_complex_matrix_is_a_complex_balanced_lift(real, imaginary):
     assert np.max(np.abs(moments(lifted))) <= 1e-13 * scale
 
 
+NETWORKS = [
+    LinearNetwork(balanced_layers(np.diag([2.0, 1.0]), [2, 2, 2, 2])),
+    LinearNetwork(balanced_layers(np.array([[1.5, -0.2], [0.4, 0.8]]), [2, 2, 2, 2])),
+]
+
+
 @SETTINGS
 @given(
     size=st.one_of(
@@ -160,12 +175,18 @@ def test_center_of_a_complex_matrix_is_a_complex_balanced_lift(real, imaginary):
     )
 )
 def test_sizes_must_be_positive_integers(size):
+    distances = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.5], [2.0, 1.5, 0.0]])
     for call in (
         lambda: completion_problem(size, 3, seed=0),
         lambda: low_rank_matrix(3, 3, rank=size, seed=0),
         lambda: center(np.eye(2), size),
         lambda: random_gauges(size, 2),
         lambda: orthogonal_group_volume(size),
+        lambda: low_rank.truncated_svd(np.diag([2.0, 1.0]), size),
+        lambda: clustering.KMedoids(size).fit(distances),
+        lambda: clustering.mds_embedding(distances, size),
+        lambda: interpolation.interpolate(NETWORKS[0], NETWORKS[1], 3, size),
+        lambda: christoffel_contraction(np.eye(2), np.eye(2), np.eye(2), size),
     ):
         with pytest.raises(CLEAR):
             call()
