@@ -159,7 +159,11 @@ class LowRankBalancedMetric(RiemannianMetric):
     )
 
     def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
-        """``sum_k tr(A_k^T B_k)``; shape ``[...]``."""
+        """``sum_k tr(A_k^T B_k)``; shape ``[...]``. Real input only
+        (``TypeError`` for complex: the manifold is defined over R)."""
+        where = "LowRankBalancedMetric.inner_product"
+        tangent_vec_a = as_float_array(tangent_vec_a, "tangent_vec_a", where)
+        tangent_vec_b = as_float_array(tangent_vec_b, "tangent_vec_b", where)
         return gs.sum(tangent_vec_a * tangent_vec_b, axis=(-3, -2, -1))
 
     def exp(self, tangent_vec, base_point):
@@ -190,7 +194,10 @@ class LowRankBalancedMetric(RiemannianMetric):
         return gs.array(_per_point(end, (downstairs, 2), (point, 3)))
 
     def log(self, point, base_point):
-        """Not implemented: ``NotImplementedError`` saying why."""
+        """Not implemented: ``NotImplementedError`` saying why (``TypeError``
+        first for complex input)."""
+        as_float_array(point, "point", "LowRankBalancedMetric.log")
+        as_float_array(base_point, "base_point", "LowRankBalancedMetric.log")
         raise NotImplementedError(
             "LowRankBalancedMetric.log (and dist, geodesic by end point) is not "
             f"implemented: it needs geodesics in every direction, and {self._SCOPE}; "

@@ -800,6 +800,11 @@ def test_low_rank_balanced_metric_is_exported_and_says_why_it_refuses():
             call(point, point)
         with pytest.raises(NotImplementedError, match=re.escape(reason)):
             call(point, point)
+    # complex input is a TypeError naming the argument, before any refusal
+    with pytest.raises(TypeError, match="tangent_vec_a must be real"):
+        manifold.metric.inner_product(vector + 0j, vector, point)
+    with pytest.raises(TypeError, match="point must be real"):
+        manifold.metric.log(point + 0j, point)
     # a horizontal vector is accepted: the refusal is about the vertical part
     horizontal = manifold.horizontal_projection(vector, point)
     assert np.all(np.isfinite(manifold.metric.exp(0.1 * horizontal, point)))
