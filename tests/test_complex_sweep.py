@@ -557,6 +557,31 @@ def _classes():
         else:
             call = (lambda m: lambda: m(LAYER_VECTOR, rank_two_layers))(method)
         table[f"LowRankBalancedManifold.{name}"] = [refused(call, name)]
+    low_rank_metric = low_rank_balanced.metric  # LowRankBalancedMetric, real only
+    table.update(
+        {
+            "LowRankBalancedMetric.exp": [
+                refused(
+                    lambda: low_rank_metric.exp(LAYER_VECTOR, rank_two_layers),
+                    "tangent_vec",
+                )
+            ],
+            "LowRankBalancedMetric.inner_product": [
+                refused(
+                    lambda: low_rank_metric.inner_product(
+                        LAYER_VECTOR, LAYER_VECTOR, rank_two_layers
+                    ),
+                    "inner_product",
+                )
+            ],
+            "LowRankBalancedMetric.log": [
+                refused(
+                    lambda: low_rank_metric.log(rank_two_layers, rank_two_layers),
+                    "log",
+                )
+            ],
+        }
+    )
     table["Fiber"] = [
         aware(
             lambda: dln.Fiber(x, DEPTH).center(),
@@ -933,7 +958,8 @@ for _name in (
     "BalancedBundle BalancedManifold BalancedMetric BalancedQuotientMetric "
     "DLNBuresWassersteinMetric DLNMetric DLNParameterSpace EndToEndMatrices "
     "FixedRankDLNMetric FixedRankEndToEndMatrices FrobeniusRegularizer "
-    "LowRankBalancedManifold MomentRegularizer SchattenRegularizer"
+    "LowRankBalancedManifold LowRankBalancedMetric MomentRegularizer "
+    "SchattenRegularizer"
 ).split():
     EXEMPT[_name] = "the constructor takes sizes, a space or a field, no array"
 for _name in (
