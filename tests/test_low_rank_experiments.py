@@ -18,7 +18,9 @@ from geomstats_dln.dynamics.low_rank_flows import (
 )
 from geomstats_dln.report.low_rank_section import (
     completion_experiment,
+    completion_instance,
     crossing_time,
+    deep_completion_run,
     incremental_learning_run,
     razin_cohen_loss,
     razin_cohen_run,
@@ -123,3 +125,25 @@ def test_two_by_two_limits_concentrate_with_depth():
     assert np.mean(ok) > 0.9
     assert np.mean(deep["distance"][ok] < 0.1) > 0.8
     assert np.median(deep["ratio"][ok]) < 1e-2
+
+
+def test_completion_effective_rank_moves_in_steps():
+    """The rank jumps of deep matrix completion (survey §13.3, Arora et al.):
+    from a small start the effective rank falls from about n to a plateau at 1
+    (one mode learned, the second still at the scale of the start), then rises to
+    r = 2 once the second mode is learned, to the truth's singular values."""
+    loss, truth = completion_instance(30, 2, 200, seed=0)
+    run, _ = deep_completion_run(
+        loss, 3, init_scale=1e-4, n_steps=2000, record_every=5, seed=0
+    )
+    truth_values = np.linalg.svd(truth, compute_uv=False)[:2]
+    ranks, values = run["effective_rank"], run["singular_values"]
+    assert ranks[1] > 10  # the small start: no direction preferred
+    plateau = np.abs(ranks - 1.0) < 0.1
+    assert np.any(plateau)
+    first, last = np.nonzero(plateau)[0][[0, -1]]
+    assert run.times[last] > 1.5 * run.times[first]  # a plateau, not a crossing
+    assert np.all(values[first : last + 1, 1] < 0.1 * values[first : last + 1, 0])
+    assert np.all(ranks[last + 1 :] > 1.0)  # then the rank rises, for good
+    np.testing.assert_allclose(ranks[-1], 2.0, atol=0.1)
+    np.testing.assert_allclose(values[-1, :2], truth_values, rtol=0.05)
