@@ -147,3 +147,16 @@ def test_completion_effective_rank_moves_in_steps():
     assert np.all(ranks[last + 1 :] > 1.0)  # then the rank rises, for good
     np.testing.assert_allclose(ranks[-1], 2.0, atol=0.1)
     np.testing.assert_allclose(values[-1, :2], truth_values, rtol=0.05)
+
+
+def test_two_by_two_concentration_grows_from_depth_two_to_four():
+    """Survey §14.1 across depths: every start converges to a zero of the loss
+    for N = 2 and N = 4, but the share of limits within 0.1 of the named
+    cluster [[1, +-1], [+-1, 1]] grows from N = 2 (about 0.6) to N = 4 (all)."""
+    shares = {}
+    for depth in (2, 4):
+        result = two_by_two_limits(depth, 30, t_final=400.0)
+        assert np.all(result["converged"])
+        shares[depth] = np.mean(result["distance"] < 0.1)
+    assert shares[2] < 0.8
+    assert shares[4] > 0.95
