@@ -88,7 +88,7 @@ def test_svd_coordinates_reproduce_the_dense_flow():
         )
 
 
-@pytest.mark.parametrize("depth", [2, 3])
+@pytest.mark.parametrize("depth", [2, 3, 4])
 def test_razin_cohen_norm_diverges_and_rank_tends_to_one(depth):
     run = razin_cohen_run(depth, t_final=1e4)
     late = len(run.times) // 2
