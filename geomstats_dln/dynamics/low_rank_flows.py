@@ -149,7 +149,7 @@ def _frame_coefficients(depth):
 
     def finite(s):
         powers = (s ** (2.0 / depth))[:, None] ** exponents  # x_i^q, q < N
-        return -(powers[:, ::-1] @ powers.T), s ** ((depth - 2.0) / depth)
+        return -(powers[:, ::-1].dot(powers.T)), s ** ((depth - 2.0) / depth)
 
     return finite
 
@@ -171,31 +171,32 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
 
     def minus_gradient(state):
         # Direct LAPACK calls and plain NumPy, no n x n matrix but E' itself: at
-        # n = 100, r = 5 the fixed cost of the ~40 calls (about 0.8 us for a
-        # small product, 3-8 us for a numpy.linalg routine, 0.4 us for scipy's
-        # LAPACK wrappers) is more than half of an evaluation. With U = Q_U R_U,
-        # V = Q_V R_V (R from Cholesky of the Gram matrices, which stay constant
-        # up to integration error: U' is orthogonal to U) and the SVD
-        # R_U S R_V^T = P diag(s) Qc^T, the SVD frame is U_f = U M_L,
-        # V_f = V M_R with M_L = R_U^{-1} P, M_R = R_V^{-1} Qc, and
-        # S = M_L diag(s) M_R^T.
+        # n = 100, r = 5 the fixed cost of the ~40 calls is more than half of an
+        # evaluation, so products are ndarray.dot (0.3 us for 5 x 5 against
+        # 0.8 us for the matmul ufunc) and the factorizations scipy's LAPACK
+        # wrappers (0.4 us for potrf against 3 us for numpy.linalg.cholesky).
+        # With U = Q_U R_U, V = Q_V R_V (R from Cholesky of the Gram matrices,
+        # which stay constant up to integration error: U' is orthogonal to U)
+        # and the SVD R_U S R_V^T = P diag(s) Qc^T, the SVD frame is
+        # U_f = U M_L, V_f = V M_R with M_L = R_U^{-1} P, M_R = R_V^{-1} Qc,
+        # and S = M_L diag(s) M_R^T.
         left, core, right = unpack_factors(state, n, m, rank)
-        r_left, info_left = _potrf(left.T @ left)
-        r_right, info_right = _potrf(right.T @ right)
+        r_left, info_left = _potrf(left.T.dot(left))
+        r_right, info_right = _potrf(right.T.dot(right))
         if info_left or info_right:
             raise ValueError("the factored state lost rank: a factor is singular")
-        p_core, s, q_core_t, info = _gesdd(r_left @ core @ r_right.T)
+        p_core, s, q_core_t, info = _gesdd(r_left.dot(core).dot(r_right.T))
         if info or not s[-1] > 0:
             raise ValueError("the factored state lost rank: a singular value reached 0")
         a, scale = coefficients(s)
-        mix_left = _trtri(r_left)[0] @ p_core  # M_L
-        mix_right_t = q_core_t @ _trtri(r_right)[0].T  # M_R^T
-        frame_left = left @ mix_left  # U_f, orthonormal columns
-        frame_right_t = mix_right_t @ right.T  # V_f^T, C-ordered: faster products
-        gradient = np.asarray(loss.gradient((frame_left * s) @ frame_right_t))
-        times_right = gradient @ frame_right_t.T  # E' V_f
-        left_times = frame_left.T @ gradient  # U_f^T E'
-        rotated = frame_left.T @ times_right  # U_f^T E' V_f
+        mix_left = _trtri(r_left)[0].dot(p_core)  # M_L
+        mix_right_t = q_core_t.dot(_trtri(r_right)[0].T)  # M_R^T
+        frame_left = left.dot(mix_left)  # U_f, orthonormal columns
+        frame_right_t = mix_right_t.dot(right.T)  # V_f^T, C-ordered: faster products
+        gradient = np.asarray(loss.gradient((frame_left * s).dot(frame_right_t)))
+        times_right = gradient.dot(frame_right_t.T)  # E' V_f
+        left_times = frame_left.T.dot(gradient)  # U_f^T E'
+        rotated = frame_left.T.dot(times_right)  # U_f^T E' V_f
         # -X' = U_f A V_f^T + B V_f^T + U_f C^T with A = a o rotated,
         # B = (I - U_f U_f^T) E' V_f diag(c), C = (I - V_f V_f^T) E'^T U_f diag(c);
         # -S' = M_L A M_R^T, -U' = B diag(1/s) M_L^{-1}, -V' = C diag(1/s) M_R^{-1}
@@ -203,19 +204,19 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
         # and U S V'^T = -U_f C^T; scale = c / s = s^{(N-2)/N}. Written straight
         # into the packed velocity.
         velocity = np.empty(state.shape)
-        np.matmul(
-            frame_left @ rotated - times_right,
-            scale[:, None] * (p_core.T @ r_left),
+        np.dot(
+            frame_left.dot(rotated) - times_right,
+            scale[:, None] * p_core.T.dot(r_left),
             out=velocity[:size_left].reshape(n, rank),
         )
-        np.matmul(
-            mix_left @ (a * rotated),
+        np.dot(
+            mix_left.dot(a * rotated),
             mix_right_t,
             out=velocity[size_left:size_core].reshape(rank, rank),
         )
-        np.matmul(
-            (rotated @ frame_right_t - left_times).T,
-            scale[:, None] * (q_core_t @ r_right),
+        np.dot(
+            (rotated.dot(frame_right_t) - left_times).T,
+            scale[:, None] * q_core_t.dot(r_right),
             out=velocity[size_core:].reshape(m, rank),
         )
         return velocity
