@@ -24,9 +24,9 @@ stays of rank ``r`` and follows ``X' = -grad_{g^N} E = -A_{N,X}(P_T E'(X))``
   loss takes ``X`` dense, so assembling ``X``, ``E'(X)`` and the products
   ``E' V``, ``U^T E'`` cost ``O(n m r)``. No ``n x n`` matrix is formed: this is
   the fast route for the ``100 x 100`` completion benchmark. There (r = 5, one
-  BLAS thread) an evaluation takes about 60 us: about 35 us is the fixed cost
-  of its ~40 NumPy and LAPACK calls (the same field at n = 10 takes 35 us) and
-  about 25 us the dense ``O(n m r)`` work; evaluating the completion loss on the
+  BLAS thread) an evaluation takes about 50 us: about 27 us is the fixed cost
+  of its ~40 NumPy and LAPACK calls (the same field at n = 10 takes 27 us) and
+  about 24 us the dense ``O(n m r)`` work; evaluating the completion loss on the
   observed entries only (gathers and a sparse product) was slower at this size
   (90 us for those steps against 23 us dense).
 """
