@@ -605,8 +605,12 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         max_evaluations=None,
         info=None,
         method=DOP853,
+        return_momenta=False,
     ):
         """Integrate the Hamiltonian flow of a flat batch [k, n, m] to ``times``.
+
+        Returns the points ``[len(times), k, n, m]``, and with
+        ``return_momenta`` the momenta too (a pair).
 
         The first-order (X, P) form is used rather than :meth:`geodesic_equation`
         although it takes about 1.5x more steps: its momentum ``P = A_X^{-1}(X')``
@@ -655,7 +659,10 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
 
         t_final = float(times[-1])
         if t_final == 0.0:
-            return np.broadcast_to(points, (len(times),) + shape).copy()
+            states = np.broadcast_to(points, (len(times),) + shape).copy()
+            if return_momenta:
+                return states, np.broadcast_to(momenta, states.shape).copy()
+            return states
         atol = 1e-3 * rtol * scale
         try:
             if len(times) == 1:
@@ -686,7 +693,10 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
             raise GeodesicError(f"geodesic integration failed: {message}")
         if info is not None:
             info["evaluations"] = evaluations
-        return states[:, :size].reshape((len(times),) + shape)
+        points_out = states[:, :size].reshape((len(times),) + shape)
+        if return_momenta:
+            return points_out, states[:, size:].reshape((len(times),) + shape)
+        return points_out
 
     def _prepare(self, tangent_vec, base_point, vector_name="tangent_vec"):
         """Validate and broadcast to flat batches ``[k, n, m]`` (NumPy arrays).
