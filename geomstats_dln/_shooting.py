@@ -31,9 +31,9 @@ moves, each there for a failure mode seen on trained networks:
    once Newton makes poor progress; Broyden updates keep it between
    recomputations. The shots' tolerance follows the residual (inexact Newton),
    and the last one is at the metric's full ``rtol``. When Newton stalls, it
-   restarts from a discrete geodesic twice as fine (the lower-energy of two
-   minimizations), then, for dense problems, from the answer of *multiple
-   shooting* through that path's nodes
+   restarts from discrete geodesics twice and four times as fine (each the
+   lower-energy of two minimizations), then, for dense problems, from the
+   answer of *multiple shooting* through the finest path's nodes
    (:func:`geomstats_dln._multiple_shooting.multiple_shooting`: each segment's
    flow is tame where the whole geodesic's end point is too sensitive to its
    initial velocity), then from the SVD path.
@@ -633,30 +633,31 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     )
     if result is not None:
         return result
-    # A finer discrete geodesic, started from the coarse one, then the SVD path
-    # (when the geodesic runs close to rank-deficient matrices a coarse path's
-    # velocity can shoot across them).
-    # The finer path from the coarse one refined, and afresh from the SVD path
-    # or the line: L-BFGS may stop at different paths (energies 0.192 and 0.170
-    # on a trained pair near rank deficiency); the lower-energy one is kept.
-    fine = min(
-        (
-            discrete_geodesic(x, y, metric.depth, 2 * segments, initial=start)
-            for start in (
-                _refine(points),
-                initial_path(x, y, metric.depth, 2 * segments, path),
-            )
-        ),
-        key=lambda candidate: path_energy(candidate, metric.depth),
-    )
-    result = attempt(
-        "the finer discrete geodesic",
-        discrete_initial_velocity(fine, metric.depth),
-        max_jacobians=3,
-        max_halvings=10,
-    )
-    if result is not None:
-        return result
+    # Finer paths (2K, then 4K segments), each from the coarser one refined and
+    # afresh from the SVD path or the line: L-BFGS may stop at different paths
+    # (energies 0.192 and 0.170 on a trained pair near rank deficiency; at 16
+    # segments another pair's path dipped to s_min = 2e-7 where the 32-segment
+    # one stays above 5e-6), and the lower-energy one is kept.
+    fine = points
+    for level in (2, 4):
+        fine = min(
+            (
+                discrete_geodesic(x, y, metric.depth, level * segments, initial=start)
+                for start in (
+                    _refine(fine),
+                    initial_path(x, y, metric.depth, level * segments, path),
+                )
+            ),
+            key=lambda candidate: path_energy(candidate, metric.depth),
+        )
+        result = attempt(
+            f"the discrete geodesic of {level * segments} segments",
+            discrete_initial_velocity(fine, metric.depth),
+            max_jacobians=3,
+            max_halvings=10,
+        )
+        if result is not None:
+            return result
     if shooter.size <= _DENSE_MAX:
         # Multiple shooting through the fine path's nodes: each segment's flow
         # is tame where the whole geodesic's end point is too sensitive to its
@@ -677,7 +678,7 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         if result is not None:
             return result
     guess = discrete_initial_velocity(fine, metric.depth)
-    points, segments = fine, 2 * segments
+    points, segments = fine, len(fine) - 1
 
     def discrete_path(t):
         position = t * segments
