@@ -532,6 +532,19 @@ def _newton(
     )
 
 
+# A warm start is tried when the base point moved by at most this fraction of
+# the solved velocity (a Frechet mean's iterates; not another network of a
+# distance matrix, whose first-order guess failed in 40% of the time there).
+_WARM_START_SHIFT = 0.25
+
+
+def _near(warm_start, point) -> bool:
+    base, old_velocity, _ = warm_start
+    return bool(
+        np.linalg.norm(point - base) <= _WARM_START_SHIFT * np.linalg.norm(old_velocity)
+    )
+
+
 def solve_log(metric, target, point, tol, max_iter, warm_start=None):
     """``log_point(target)`` for one pair of full-rank matrices [n, m].
 
@@ -594,7 +607,7 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
 
     # Guesses are built only when needed: a warm start usually converges
     # without a Jacobian, and then neither path is computed.
-    if warm_start is not None:
+    if warm_start is not None and _near(warm_start, point):
         base, old_velocity, old_jacobian = warm_start
         shift = (point - base).ravel()
         if old_jacobian is not None:
@@ -603,7 +616,7 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
             except np.linalg.LinAlgError:
                 pass
         guess = (old_velocity - shift.reshape(point.shape)) / scale
-        result = attempt("warm start", guess, old_jacobian)
+        result = attempt("warm start", guess, old_jacobian, max_jacobians=1)
         if result is not None:
             return result
     # The SVD path first when its shot already lands close (it is exact for

@@ -71,6 +71,9 @@ class _WarmStarts:
     def __init__(self):
         self._entries = collections.OrderedDict()
 
+    def __contains__(self, key):  # no reordering: a look, not a use
+        return key in self._entries
+
     def get(self, key):
         entry = self._entries.get(key)
         if entry is not None:
@@ -1012,6 +1015,21 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         """
         errors = _check_errors(errors)
         targets, points, shape = self._prepare(point_b, point_a, "point_b")
+        # d(X, Y) = d(Y, X): a pair is solved the way round that has a warm start
+        # (or an answer) at hand, e.g. point-to-center distances after a Frechet
+        # mean that computed log_center(X_i) (k-means).
+        swap = np.array(
+            [
+                self._prefers_reversed(targets[index], points[index])
+                for index in range(len(points))
+            ],
+            dtype=bool,
+        )
+        if np.any(swap):
+            targets, points = (
+                np.where(swap[:, None, None], points, targets),
+                np.where(swap[:, None, None], targets, points),
+            )
         split = self._different_components(targets, points)
         result = np.full(points.shape[0], np.inf)
         keep = np.flatnonzero(~split)
@@ -1031,6 +1049,16 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                     self.squared_norm(logs[solved], points[keep][solved])
                 )
         return gs.array(result.reshape(shape[:-2]) if shape[:-2] else result[0])
+
+    def _prefers_reversed(self, target, point) -> bool:
+        """Whether ``log_target(point)`` has a warm start or answer, and
+        ``log_point(target)`` none."""
+        if self.depth == 1:
+            return False
+        forward, backward = target.tobytes(), point.tobytes()
+        if forward + backward in self._solved or forward in self._warm_starts:
+            return False
+        return backward + forward in self._solved or backward in self._warm_starts
 
     def dist(
         self, point_a: ArrayLike, point_b: ArrayLike, errors: str = "raise"

@@ -8,6 +8,8 @@ residual, and the geodesic integrator (``DLNMetric.exp``) for the end point.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -141,3 +143,30 @@ def test_multiple_shooting_refuses_a_start_across_the_boundary():
     points = np.array([x, np.diag([1.0, -0.5]), np.diag([1.0, 0.5]), y])
     with pytest.raises(MultipleShootingFailure):
         multiple_shooting(metric, points, 1e-10, metric.rtol)
+
+
+def test_squared_dist_reuses_the_reverse_solve(monkeypatch):
+    # d(Y, X) after log_X(Y): solved from the cached answer (no new shooting),
+    # equal to the distance a fresh metric computes the other way round.
+    # the package exports a function ``end_to_end`` that hides the module name
+    end_to_end_module = importlib.import_module("geomstats_dln.end_to_end")
+
+    rng = np.random.default_rng(4)
+    x = np.eye(3) + 0.3 * rng.normal(size=(3, 3))
+    y = np.eye(3) + 0.3 * rng.normal(size=(3, 3))
+    metric = EndToEndMatrices(3, depth=3).metric
+    forward = metric.log(y, x)
+    calls = []
+    original = end_to_end_module.solve_log
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(end_to_end_module, "solve_log", counting)
+    reused = float(metric.squared_dist(y, x))
+    assert calls == []
+    np.testing.assert_allclose(reused, float(metric.squared_norm(forward, x)))
+    fresh = float(EndToEndMatrices(3, depth=3).metric.squared_dist(y, x))
+    assert len(calls) == 1
+    np.testing.assert_allclose(reused, fresh, rtol=1e-8)
