@@ -49,11 +49,17 @@ def run_seed(
     if keep is not None:
         Path(keep).mkdir(parents=True, exist_ok=True)
         (Path(keep) / f"seed-{seed}.md").write_text(text, encoding="utf-8")
-    failed = [
-        line.split("|")[1].strip()
-        for line in text.splitlines()
-        if line.startswith("|") and line.rstrip().endswith("| FAIL |")
-    ]
+    failed = []
+    for line in text.splitlines():
+        if not (line.startswith("|") and line.rstrip().endswith("| FAIL |")):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0].isdigit() and len(cells) == 4:
+            # a row of the summary table (#, section, checks passed, result):
+            # names the section even when it does not print its check rows
+            failed.append(f"section {cells[0]} {cells[1]!r} ({cells[2]} checks)")
+        else:
+            failed.append(cells[0])
     return seed, failed, time.perf_counter() - start
 
 
