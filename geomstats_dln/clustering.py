@@ -201,9 +201,7 @@ class KMeans(BaseEstimator, ClusterMixin):
                 errors=self.errors,
             )
         distances = np.where(np.isnan(distances), np.inf, distances)
-        medoids = KMedoids(n_clusters, random_state=self.random_state).fit(
-            distances
-        )
+        medoids = KMedoids(n_clusters, random_state=self.random_state).fit(distances)
         centers = points[medoids.medoid_indices_].copy()
         labels = medoids.labels_
         for iteration in range(1, max_iter + 1):
