@@ -185,7 +185,7 @@ class KMeans(BaseEstimator, ClusterMixin):
         max_iter = as_size(self.max_iter, "max_iter", "KMeans.fit")
         mean_max_iter = as_size(self.mean_max_iter, "mean_max_iter", "KMeans.fit")
         check_seed(self.random_state, "KMeans.fit")
-        _, points, metric = _resolve(X, self.depth, self.metric)
+        _, points, metric = _resolve(X, self.depth, self.metric, "KMeans.fit", "X")
         n_components = len(group_by_component(points))
         if n_clusters < n_components:
             raise ValueError(

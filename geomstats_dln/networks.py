@@ -169,7 +169,18 @@ def align_layers(
     -------
     gauges : list of ndarray
         ``Q_1, ..., Q_(N-1)``, ``Q_k`` of shape ``[d_k, d_k]``.
+
+    Raises
+    ------
+    TypeError
+        For complex layers (the gauges here are orthogonal, real only).
     """
+    target = [
+        as_float_array(t, f"target[{k}]", "align_layers") for k, t in enumerate(target)
+    ]
+    source = [
+        as_float_array(s, f"source[{k}]", "align_layers") for k, s in enumerate(source)
+    ]
     if [np.shape(t) for t in target] != [np.shape(s) for s in source]:
         raise ValueError(
             "align_layers needs networks of the same widths, got layer shapes "

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 from geomstats.learning.frechet_mean import FrechetMean as GeomstatsFrechetMean
 
 from geomstats_dln._spectral import operator_power
-from geomstats_dln._validation import as_finite_array, broadcast_batch
+from geomstats_dln._validation import as_finite_array, as_float_array, broadcast_batch
 from geomstats_dln.end_to_end import DLNMetric, EndToEndMatrices, GeodesicError
 from geomstats_dln.networks import LinearNetwork, NetworkEnsemble
 
@@ -74,11 +74,15 @@ DEFAULT_CHUNK_SIZE = 16  # pairs per joblib task
 
 
 # ------------------------------------------------------------------ inputs
-def _split_input(data: Any) -> tuple[NetworkEnsemble | None, np.ndarray]:
+def _split_input(
+    data: Any, function: str = "", name: str = "data"
+) -> tuple[NetworkEnsemble | None, np.ndarray]:
     """``(ensemble or None, end-to-end matrices [n, d_N, d_0])``.
 
     Accepts a :class:`NetworkEnsemble`, a sequence of :class:`LinearNetwork`,
     stacked layers ``[n, N, d, d]`` or end-to-end matrices ``[n, d_N, d_0]``.
+    Complex arrays are refused with a ``TypeError`` naming ``function`` (the
+    statistics are real-only), never cast.
     """
     if isinstance(data, LinearNetwork):
         raise TypeError("expected an ensemble of networks, got a single LinearNetwork")
@@ -87,7 +91,7 @@ def _split_input(data: Any) -> tuple[NetworkEnsemble | None, np.ndarray]:
     if isinstance(data, Sequence) and data and isinstance(data[0], LinearNetwork):
         ensemble = NetworkEnsemble(data)
         return ensemble, ensemble.end_to_end()
-    array = np.asarray(data, dtype=float)
+    array = np.asarray(as_float_array(data, name, function))
     if array.ndim == 4:
         ensemble = NetworkEnsemble.from_array(array)
         return ensemble, ensemble.end_to_end()
@@ -105,7 +109,7 @@ def _split_input(data: Any) -> tuple[NetworkEnsemble | None, np.ndarray]:
 def as_end_to_end(data: Any) -> np.ndarray:
     """End-to-end matrices ``[n, d_N, d_0]`` of networks or matrices (see
     :func:`_split_input` for the accepted inputs)."""
-    return _split_input(data)[1]
+    return _split_input(data, "as_end_to_end")[1]
 
 
 def dln_metric(points: ArrayLike, depth: int | float) -> DLNMetric:
@@ -131,8 +135,14 @@ def dln_metric(points: ArrayLike, depth: int | float) -> DLNMetric:
     return EndToEndMatrices(points.shape[-2], points.shape[-1], depth=depth).metric
 
 
-def _resolve(data: Any, depth: int | float | None, metric: DLNMetric | None):
-    ensemble, points = _split_input(data)
+def _resolve(
+    data: Any,
+    depth: int | float | None,
+    metric: DLNMetric | None,
+    function: str = "",
+    name: str = "data",
+):
+    ensemble, points = _split_input(data, function, name)
     if metric is None:
         if depth is None:
             if ensemble is None:
@@ -166,7 +176,7 @@ def determinant_components(points: ArrayLike, rtol: float | None = None) -> np.n
     Raises ``ValueError`` naming the first rank-deficient point (it lies on
     the boundary of ``M``, where ``g^N`` is not defined).
     """
-    points = as_end_to_end(points)
+    points = _split_input(points, "determinant_components", "points")[1]
     singular_values = np.linalg.svd(points, compute_uv=False)
     tolerance = (
         max(points.shape[-2:]) * np.finfo(float).eps if rtol is None else float(rtol)
@@ -186,7 +196,9 @@ def determinant_components(points: ArrayLike, rtol: float | None = None) -> np.n
 
 def group_by_component(points: ArrayLike) -> dict[int, np.ndarray]:
     """``{label: indices}`` for the labels of :func:`determinant_components`."""
-    labels = determinant_components(points)
+    labels = determinant_components(
+        _split_input(points, "group_by_component", "points")[1]
+    )
     return {int(label): np.flatnonzero(labels == label) for label in np.unique(labels)}
 
 
@@ -319,7 +331,7 @@ def pairwise_distances(
         Symmetric, zero diagonal, ``inf`` across components.
     """
     _check_errors(errors)
-    _, points, metric = _resolve(data, depth, metric)
+    _, points, metric = _resolve(data, depth, metric, "pairwise_distances")
     labels = determinant_components(points)
     n_points = len(points)
     rows, cols = np.triu_indices(n_points, 1)
@@ -358,8 +370,8 @@ def cross_distances(
     matrix scikit-learn's ``predict`` expects with ``metric="precomputed"``.
     """
     _check_errors(errors)
-    ensemble_q, queries = _split_input(queries)
-    _, points, metric = _resolve(points, depth, metric)
+    ensemble_q, queries = _split_input(queries, "cross_distances", "queries")
+    _, points, metric = _resolve(points, depth, metric, "cross_distances", "points")
     if queries.shape[-2:] != points.shape[-2:]:
         raise ValueError(
             f"queries are {queries.shape[-2:]} matrices, points {points.shape[-2:]}"
@@ -421,7 +433,7 @@ def aligned_weight_average(
     -------
     average : LinearNetwork
     """
-    ensemble, points = _split_input(ensemble)
+    ensemble, points = _split_input(ensemble, "aligned_weight_average", "ensemble")
     if ensemble is None:
         raise ValueError(
             "aligned_weight_average needs networks, not end-to-end matrices"
@@ -444,7 +456,7 @@ def aligned_weight_average(
 
 def naive_weight_average(ensemble: Any) -> LinearNetwork:
     """Entrywise average of the layers, ignoring the gauge (for comparison)."""
-    ensemble, _ = _split_input(ensemble)
+    ensemble, _ = _split_input(ensemble, "naive_weight_average", "ensemble")
     if ensemble is None:
         raise ValueError("naive_weight_average needs networks, not end-to-end matrices")
     return LinearNetwork([layers.mean(axis=0) for layers in ensemble.stacked_layers()])
@@ -513,7 +525,9 @@ class FrechetMean(BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> FrechetMean:
         """Fit on networks or end-to-end matrices of one component."""
-        ensemble, points, metric = _resolve(X, self.depth, self.metric)
+        ensemble, points, metric = _resolve(
+            X, self.depth, self.metric, "FrechetMean.fit", "X"
+        )
         self.component_ = _single_component(points, "FrechetMean")
         self.metric_ = metric
         self.widths_ = None if ensemble is None else ensemble.widths
@@ -530,7 +544,7 @@ class FrechetMean(BaseEstimator):
             else:
                 start = points.mean(axis=0)
         else:
-            start = np.asarray(init, dtype=float)
+            start = np.asarray(as_float_array(init, "init", "FrechetMean.fit"))
             if start.shape != points.shape[1:]:
                 raise ValueError(
                     f"init must have shape {points.shape[1:]}, got {start.shape}"
@@ -669,14 +683,16 @@ class TangentPCA(BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> TangentPCA:
         """Fit on networks or end-to-end matrices of one component."""
-        _, points, metric = _resolve(X, self.depth, self.metric)
+        _, points, metric = _resolve(X, self.depth, self.metric, "TangentPCA.fit", "X")
         _single_component(points, "TangentPCA")
         self.metric_ = metric
         if self.base_point is None:
             mean = FrechetMean(metric=metric, **(self.mean_options or {})).fit(X)
             self.base_point_, logs = mean.mean_, mean.logs_
         else:
-            self.base_point_ = np.asarray(self.base_point, dtype=float)
+            self.base_point_ = np.asarray(
+                as_float_array(self.base_point, "base_point", "TangentPCA.fit")
+            )
             logs = np.asarray(metric.log(points, self.base_point_))
         coordinates = self._flat(whiten(logs, self.base_point_, metric.depth))
         n_max = min(coordinates.shape)
@@ -714,13 +730,16 @@ class TangentPCA(BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         """Coordinates ``<c(X) - mean, axis_k>``, shape ``[n, k]``."""
-        points = as_end_to_end(X)
+        points = _split_input(X, "TangentPCA.transform", "X")[1]
         logs = np.asarray(self.metric_.log(points, self.base_point_))
         coordinates = self._flat(whiten(logs, self.base_point_, self.metric_.depth))
         return (coordinates - self.mean_coordinates_) @ self.axes_.T
 
     def inverse_transform(self, coordinates: ArrayLike) -> np.ndarray:
         """``exp_mu(A^{1/2}(mean + sum_k y_k axis_k))``, shape ``[n, d_N, d_0]``."""
+        coordinates = as_float_array(
+            coordinates, "coordinates", "TangentPCA.inverse_transform"
+        )
         flat = np.atleast_2d(coordinates) @ self.axes_ + self.mean_coordinates_
         vectors = whiten(
             flat.reshape((-1,) + self.base_point_.shape),
@@ -775,13 +794,18 @@ class SklearnAdapter:
 
     def flatten(self, data: Any) -> np.ndarray:
         """``[n, d_N * d_0]`` from networks or matrices."""
-        points = as_end_to_end(data)
+        points = _split_input(data, "SklearnAdapter.flatten")[1]
         self._check(points)
         return points.reshape(len(points), -1)
 
     def unflatten(self, flat: ArrayLike) -> np.ndarray:
         """``[n, d_N, d_0]`` from ``[n, d_N * d_0]``."""
-        flat = np.atleast_2d(np.asarray(flat, dtype=float))
+        return self._unflatten(flat, "SklearnAdapter.unflatten")
+
+    def _unflatten(
+        self, flat: ArrayLike, function: str, name: str = "flat"
+    ) -> np.ndarray:
+        flat = np.atleast_2d(np.asarray(as_float_array(flat, name, function)))
         if flat.shape[-1] != self.shape[0] * self.shape[1]:
             raise ValueError(
                 f"flattened points must have {self.shape[0] * self.shape[1]} "
@@ -789,13 +813,13 @@ class SklearnAdapter:
             )
         return flat.reshape((-1,) + self.shape)
 
-    def _points(self, data):
+    def _points(self, data, function, name="data"):
         array = (
             np.asarray(data) if not isinstance(data, (NetworkEnsemble, list)) else None
         )
         if array is not None and array.ndim == 2:
-            return self.unflatten(array)
-        points = as_end_to_end(data)
+            return self._unflatten(array, function, name)
+        points = _split_input(data, function, name)[1]
         self._check(points)
         return points
 
@@ -808,7 +832,7 @@ class SklearnAdapter:
     def distances(self, data: Any, progress: bool | None = False) -> np.ndarray:
         """Square distance matrix (flattened or matrix points)."""
         return pairwise_distances(
-            self._points(data),
+            self._points(data, "SklearnAdapter.distances"),
             metric=self.metric_,
             n_jobs=self.n_jobs,
             errors=self.errors,
@@ -820,8 +844,8 @@ class SklearnAdapter:
     ) -> np.ndarray:
         """``[n_queries, n_points]`` distances, for ``predict`` on precomputed input."""
         return cross_distances(
-            self._points(queries),
-            self._points(points),
+            self._points(queries, "SklearnAdapter.cross_distances", "queries"),
+            self._points(points, "SklearnAdapter.cross_distances", "points"),
             metric=self.metric_,
             n_jobs=self.n_jobs,
             errors=self.errors,
@@ -830,7 +854,8 @@ class SklearnAdapter:
 
     def metric(self, flat_a: ArrayLike, flat_b: ArrayLike) -> float:
         """``d(a, b)`` for two flattened points (``inf`` across components)."""
-        a, b = self.unflatten(flat_a)[0], self.unflatten(flat_b)[0]
+        a = self._unflatten(flat_a, "SklearnAdapter.metric", "flat_a")[0]
+        b = self._unflatten(flat_b, "SklearnAdapter.metric", "flat_b")[0]
         if a.shape[0] == a.shape[1] and np.sign(np.linalg.det(a)) != np.sign(
             np.linalg.det(b)
         ):
