@@ -65,7 +65,7 @@ from geomstats_dln._spectral import (
     check_depth,
     check_full_rank,
 )
-from geomstats_dln._validation import as_finite_array
+from geomstats_dln._validation import as_finite_array, as_float_array
 
 __all__ = [
     "DLNConnectionMixin",
@@ -123,9 +123,18 @@ def riemannian_hessian_in_frame(frame, gradient, hessian_vec, tangent_vec):
 
     ``frame`` is the SVD frame of ``X`` (``_spectral._full_frame``), so that
     callers evaluating many Hessian-vector products at one point (a trust-region
-    inner solver) pay for one SVD.
+    inner solver) pay for one SVD. Complex arrays are a ``TypeError`` (the
+    frame and the connection are real).
     """
-    g, h, xi = (_rotate(frame, array) for array in (gradient, hessian_vec, tangent_vec))
+    where = "riemannian_hessian_in_frame"
+    g, h, xi = (
+        _rotate(frame, np.asarray(as_float_array(array, name, where)))
+        for array, name in (
+            (gradient, "gradient"),
+            (hessian_vec, "hessian_vec"),
+            (tangent_vec, "tangent_vec"),
+        )
+    )
     a = frame.coefficients
     rotated = (
         _frame_operator_derivative(frame, xi, g)

@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from geomstats_dln._spectral import _full_frame, _rotate, _unrotate
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.connection import (
     christoffel_contraction,
     riemannian_hessian_in_frame,
@@ -91,9 +92,16 @@ def second_order_retraction(
     Returns
     -------
     retracted : ndarray, shape=[..., n, m]
+
+    Raises
+    ------
+    TypeError
+        For complex input (the connection is real only).
     """
-    point = np.asarray(point, dtype=float)
-    tangent_vec = np.asarray(tangent_vec, dtype=float)
+    point = np.asarray(as_float_array(point, "point", "second_order_retraction"))
+    tangent_vec = np.asarray(
+        as_float_array(tangent_vec, "tangent_vec", "second_order_retraction")
+    )
     return (
         point
         + tangent_vec
@@ -122,8 +130,16 @@ def euclidean_hessian_vector(
     Returns
     -------
     hessian_vec : ndarray, shape=[n, m]
+
+    Raises
+    ------
+    TypeError
+        For complex ``point`` or ``tangent_vec`` (the losses are real).
     """
-    vec = np.asarray(tangent_vec, dtype=float)
+    vec = np.asarray(
+        as_float_array(tangent_vec, "tangent_vec", "euclidean_hessian_vector")
+    )
+    point = np.asarray(as_float_array(point, "point", "euclidean_hessian_vector"))
     if isinstance(loss, QuadraticLoss):
         return vec
     if isinstance(loss, RegressionLoss):
@@ -136,7 +152,6 @@ def euclidean_hessian_vector(
         return np.einsum(
             "l,lij->ij", np.einsum("lij,ij->l", measurements, vec), measurements
         )
-    point = np.asarray(point, dtype=float)
     norm = float(np.linalg.norm(vec))
     if norm == 0.0:
         return np.zeros_like(vec)
@@ -240,7 +255,7 @@ def _manifold_class():
             Solvers evaluate many inner products and Hessian-vector products at
             one point (the trust-region inner iteration): one SVD serves them.
             """
-            point = np.asarray(point, dtype=float)
+            point = np.asarray(as_float_array(point, "point", "DLNManifold"))
             if point.shape != self.shape:
                 raise ValueError(
                     f"point must have shape {self.shape}, got {point.shape}"
@@ -256,7 +271,7 @@ def _manifold_class():
 
         def _lowered(self, point, vector):
             """``A_X^{-1}(V)`` rotated into the frame of ``X``, and the frame."""
-            vector = np.asarray(vector, dtype=float)
+            vector = np.asarray(as_float_array(vector, "tangent vector", "DLNManifold"))
             if vector.shape != self.shape:
                 raise ValueError(
                     f"tangent vector must have shape {self.shape}, got {vector.shape}"
@@ -281,12 +296,14 @@ def _manifold_class():
 
         def projection(self, point, vector):
             """Identity: the tangent space is all of ``Matrices(n, m)``."""
-            return np.array(vector, dtype=float)
+            return np.array(as_float_array(vector, "vector", "DLNManifold.projection"))
 
         to_tangent_space = projection
 
         def embedding(self, point, tangent_vector):
-            return tangent_vector
+            return as_float_array(
+                tangent_vector, "tangent_vector", "DLNManifold.embedding"
+            )
 
         def zero_vector(self, point):
             return np.zeros(self.shape)
@@ -294,32 +311,50 @@ def _manifold_class():
         # -- first and second order -------------------------------------------
         def euclidean_to_riemannian_gradient(self, point, euclidean_gradient):
             """``A_{N,X}(E'(X))`` (survey Thm 3)."""
+            euclidean_gradient = as_float_array(
+                euclidean_gradient,
+                "euclidean_gradient",
+                "DLNManifold.euclidean_to_riemannian_gradient",
+            )
             if self.depth == 1:
-                return np.array(euclidean_gradient, dtype=float)
+                return np.array(euclidean_gradient)
             frame = self._frame(point)
-            rotated = _rotate(frame, np.asarray(euclidean_gradient, dtype=float))
+            rotated = _rotate(frame, np.asarray(euclidean_gradient))
             return _unrotate(frame, frame.coefficients * rotated)
 
         def euclidean_to_riemannian_hessian(
             self, point, euclidean_gradient, euclidean_hessian, tangent_vector
         ):
             """``dA_X[xi](E') + A_X(E''[xi]) + Gamma_X(xi, A_X(E'))``."""
+            where = "DLNManifold.euclidean_to_riemannian_hessian"
+            euclidean_gradient, euclidean_hessian, tangent_vector = (
+                np.asarray(as_float_array(value, name, where))
+                for value, name in (
+                    (euclidean_gradient, "euclidean_gradient"),
+                    (euclidean_hessian, "euclidean_hessian"),
+                    (tangent_vector, "tangent_vector"),
+                )
+            )
             if self.depth == 1:
-                return np.array(euclidean_hessian, dtype=float)
+                return np.array(euclidean_hessian)
             return riemannian_hessian_in_frame(
                 self._frame(point),
-                np.asarray(euclidean_gradient, dtype=float),
-                np.asarray(euclidean_hessian, dtype=float),
-                np.asarray(tangent_vector, dtype=float),
+                euclidean_gradient,
+                euclidean_hessian,
+                tangent_vector,
             )
 
         # -- maps between points ----------------------------------------------
         def retraction(self, point, tangent_vector):
+            point = as_float_array(point, "point", "DLNManifold.retraction")
+            tangent_vector = as_float_array(
+                tangent_vector, "tangent_vector", "DLNManifold.retraction"
+            )
             if self.retraction_name == "second_order":
                 return second_order_retraction(point, tangent_vector, self.depth)
             if self.retraction_name == "exp":
                 return self.exp(point, tangent_vector)
-            return np.asarray(point, dtype=float) + tangent_vector
+            return np.asarray(point) + tangent_vector
 
         def exp(self, point, tangent_vector):
             """The g^N geodesic at time 1 (DOP853 integration)."""
@@ -334,7 +369,11 @@ def _manifold_class():
 
         def transport(self, point_a, point_b, tangent_vector_a):
             if self.transport_name == "identity":
-                return np.array(tangent_vector_a, dtype=float)
+                return np.array(
+                    as_float_array(
+                        tangent_vector_a, "tangent_vector_a", "DLNManifold.transport"
+                    )
+                )
             return np.asarray(
                 self.metric.parallel_transport(
                     tangent_vector_a, point_a, end_point=point_b
@@ -410,7 +449,7 @@ def _balanced_manifold_class():
             return math.sqrt(self.dim)
 
         def _vector(self, vector, name="tangent vector"):
-            vector = np.asarray(vector, dtype=float)
+            vector = np.asarray(as_float_array(vector, name, "BalancedDLNManifold"))
             if vector.shape != self.shape:
                 raise ValueError(
                     f"{name} must have shape {self.shape}, got {vector.shape}"
