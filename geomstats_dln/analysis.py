@@ -95,8 +95,18 @@ def analyze_ensemble(
     ValueError
         On an unreadable file, networks whose end-to-end matrices are not full
         rank, or bad options (one line each).
+    TypeError
+        When ``ensemble`` is neither a :class:`NetworkEnsemble` nor a path
+        (an array, complex or real, is named with its dtype).
     """
     source = ensemble
+    if not isinstance(ensemble, (NetworkEnsemble, str, PathLike)):
+        dtype = getattr(ensemble, "dtype", None)
+        raise TypeError(
+            "analyze_ensemble: ensemble must be a NetworkEnsemble or the path of an "
+            f"ensemble .npz, got {type(ensemble).__name__}"
+            + ("" if dtype is None else f" of dtype {dtype}")
+        )
     if not isinstance(ensemble, NetworkEnsemble):
         ensemble = NetworkEnsemble.from_npz(ensemble)
     depth = ensemble.depth if depth_metric is None else depth_metric

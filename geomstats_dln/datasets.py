@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics import (
     euclidean_gradient_field,
     gradient_descent,
@@ -44,6 +45,11 @@ class DigitsTask:
     test_targets: np.ndarray
     loss: RegressionLoss
     test_loss: RegressionLoss
+
+    def __post_init__(self):
+        """Refuse complex or non-numeric arrays (``TypeError``): the task is real."""
+        for name in ("inputs", "targets", "test_inputs", "test_targets"):
+            as_float_array(getattr(self, name), name, "DigitsTask")
 
     def least_squares(self) -> np.ndarray:
         """The minimizer of :attr:`loss`, ``targets inputs^+``."""
