@@ -480,3 +480,43 @@ def test_bad_inputs():
         pairwise_distances(np.full((2, 3, 3), np.nan), DEPTH)
     with pytest.raises(ValueError, match="needs networks"):
         aligned_weight_average(points)
+
+
+def test_kmeans_errors_nan_counts_failed_distances_and_computes_the_rest(monkeypatch):
+    # Two clusters of X (near I and near 2 I, one component). A point-center
+    # distance that fails (NaN under errors="nan") counts as infinitely far: a
+    # point that loses only its distance to the far center keeps the labels of
+    # the complete run, and a point with no computable distance keeps its
+    # cluster; n_failed_ counts the failures.
+    import geomstats_dln.clustering as clustering
+
+    rng = np.random.default_rng(7)
+    near = np.eye(3) + 0.05 * rng.normal(size=(4, 3, 3))
+    far = 2.0 * np.eye(3) + 0.05 * rng.normal(size=(4, 3, 3))
+    points = np.concatenate([near, far])
+    reference = KMeans(2, depth=DEPTH, random_state=0, max_iter=5).fit(points)
+    real = clustering.cross_distances
+
+    def failing(which):
+        def cross(queries, centers, **kwargs):
+            table = np.array(real(queries, centers, **kwargs))
+            own = reference.labels_[0]
+            table[0, which(own)] = np.nan
+            return table
+
+        return cross
+
+    monkeypatch.setattr(clustering, "cross_distances", failing(lambda own: 1 - own))
+    fitted = KMeans(2, depth=DEPTH, random_state=0, max_iter=5, errors="nan").fit(
+        points
+    )
+    assert fitted.n_failed_ == 1
+    np.testing.assert_array_equal(fitted.labels_, reference.labels_)
+    np.testing.assert_allclose(fitted.inertia_, reference.inertia_, rtol=1e-6)
+
+    monkeypatch.setattr(clustering, "cross_distances", failing(lambda own: [0, 1]))
+    stranded = KMeans(2, depth=DEPTH, random_state=0, max_iter=5, errors="nan").fit(
+        points
+    )
+    assert stranded.n_failed_ == 2
+    np.testing.assert_array_equal(stranded.labels_, reference.labels_)
