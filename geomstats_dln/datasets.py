@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomstats_dln._validation import as_float_array
+from geomstats_dln._validation import as_float_array, as_real_number
 from geomstats_dln.dynamics import (
     euclidean_gradient_field,
     gradient_descent,
@@ -132,6 +132,8 @@ def train_ensemble(
     layers : ndarray, shape=[n_networks, depth, d, d]
         Trained layers, input layer first (``layers[:, k-1] = W_k``).
     """
+    scale = as_real_number(scale, "scale", "train_ensemble")
+    step_size = as_real_number(step_size, "step_size", "train_ensemble")
     width = task.inputs.shape[0]
     if task.targets.shape[0] != width:
         raise ValueError("train_ensemble needs a square task (d_in = d_out)")
