@@ -125,7 +125,7 @@ def balanced_layers(
     widths = [int(w) for w in widths]
     if len(widths) < 2 or min(widths) < 1:
         raise ValueError(f"widths must be >= 2 positive integers, got {widths}")
-    matrix = _as_layer(end_to_end_matrix, "end_to_end_matrix")
+    matrix = _as_layer(end_to_end_matrix, "end_to_end_matrix", "balanced_layers")
     if matrix.shape != (widths[-1], widths[0]):
         raise ValueError(
             f"end_to_end_matrix must have shape (d_N, d_0) = "
