@@ -492,7 +492,9 @@ def _balanced_manifold_class():
         def exp(self, point, tangent_vector):
             from geomstats_dln.balanced import balanced_exp
 
-            return np.asarray(balanced_exp(tangent_vector, point))
+            return np.asarray(
+                balanced_exp(self._vector(tangent_vector), self._vector(point, "point"))
+            )
 
         def transport(self, point_a, point_b, tangent_vector_a):
             """Projection onto the tangent space at ``point_b``."""
