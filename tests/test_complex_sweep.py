@@ -4,8 +4,10 @@ The package holds over F = C where the theory does, selected by the dtype of the
 input, and refuses complex input everywhere else. For each public function of
 ``geomstats_dln.__all__`` and each public method that the exported classes define
 in this package (and the metrics' norms and distances), and the same for
-``geomstats_dln.dynamics.__all__`` (keys ``dynamics.<name>``), the table below says how
-to call it with complex input and which of two outcomes is required:
+``geomstats_dln.dynamics.__all__`` (keys ``dynamics.<name>``), and for the
+public names that live only in a submodule (keys ``<module>.<name>``, listed by
+``tests/_complex_sweep_submodules.py``), the table below says how to call it
+with complex input and which of two outcomes is required:
 
 - ``aware(check)``: it returns, and ``check(result)`` compares the result with an
   independent value (a definition evaluated densely, an identity of the
@@ -17,9 +19,12 @@ A public name missing from the table fails :func:`test_table_covers_the_public_a
 so new entry points must be classified. The shared data, definitions and the
 outcome records are in ``tests/_complex_sweep_base.py``, the
 ``geomstats_dln.dynamics`` part of the table in
-``tests/_complex_sweep_dynamics.py``. A call that casts complex input
-silently fails either way: numpy's ``ComplexWarning`` is an error here, a
-refusal must raise, and an aware result is checked.
+``tests/_complex_sweep_dynamics.py``, the submodules' part in
+``tests/_complex_sweep_submodules.py`` (with its strict xfails,
+``SUBMODULE_LEAKS``: complex input still accepted in a file of another
+owner). A call that casts complex input silently fails either way: numpy's
+``ComplexWarning`` is an error here, a refusal must raise, and an aware result
+is checked.
 """
 
 from __future__ import annotations
@@ -62,6 +67,14 @@ from tests._complex_sweep_base import (
     refused,
 )
 from tests._complex_sweep_dynamics import dynamics_table
+from tests._complex_sweep_submodules import (
+    NOT_IMPLEMENTED,
+    SUBMODULE_EXEMPT,
+    SUBMODULE_LEAKS,
+    not_implemented_calls,
+    submodule_entry_points,
+    submodule_table,
+)
 from tests.test_complex_downstairs import (
     _definition_operator,
     _realify,
@@ -1016,7 +1029,13 @@ def _public_entry_points():
 
 def _table():
     table = {}
-    for part in (_functions(), _classes(), _losses_and_networks(), dynamics_table()):
+    for part in (
+        _functions(),
+        _classes(),
+        _losses_and_networks(),
+        dynamics_table(),
+        submodule_table(),
+    ):
         for name, outcomes in part.items():
             table[name] = outcomes if isinstance(outcomes, list) else [outcomes]
     return table
@@ -1027,16 +1046,29 @@ _SWEPT_NAMES = sorted(_TABLE)
 
 
 def test_table_covers_the_public_api():
-    classified = set(_TABLE) | set(EXEMPT)
-    missing = [name for name in _public_entry_points() if name not in classified]
+    classified = set(_TABLE) | set(EXEMPT) | set(SUBMODULE_EXEMPT)
+    submodule_names = submodule_entry_points()
+    missing = [
+        name
+        for name in _public_entry_points() + submodule_names
+        if name not in classified
+    ]
     assert not missing, f"public entry points not in the complex sweep: {missing}"
     unknown = [
         name
         for name in _TABLE
         if name.split(".")[0] not in dln.__all__
         and name.split(".")[1] not in dln.dynamics.__all__
+        and name not in submodule_names
     ]
-    assert not unknown
+    assert not unknown, unknown
+    stale = [
+        name
+        for name in [*SUBMODULE_EXEMPT, *SUBMODULE_LEAKS]
+        if name not in submodule_names
+    ]
+    assert not stale, f"classified names that are no longer public: {stale}"
+    assert not set(SUBMODULE_LEAKS) - set(_TABLE)
 
 
 def _run(outcome: Outcome):
@@ -1055,7 +1087,18 @@ def _run(outcome: Outcome):
     outcome.check(result)
 
 
-@pytest.mark.parametrize("name", _SWEPT_NAMES)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(strict=True, reason=SUBMODULE_LEAKS[name]),
+        )
+        if name in SUBMODULE_LEAKS
+        else name
+        for name in _SWEPT_NAMES
+    ],
+)
 def test_complex_input(name):
     for outcome in _TABLE[name]:
         _run(outcome)
@@ -1101,3 +1144,52 @@ def test_exemptions_not_implemented_over_r_are_so():
     for call in calls.values():
         with pytest.raises(NotImplementedError):
             call()
+
+
+def test_submodule_exemptions_not_implemented_are_so():
+    """The submodules' names exempted as "NotImplementedError ..." raise it on
+    real input (an implementation must then be swept)."""
+    calls = not_implemented_calls()
+    exempted = {
+        name for name, why in SUBMODULE_EXEMPT.items() if why == NOT_IMPLEMENTED
+    }
+    assert exempted == set(calls)
+    for call in calls.values():
+        with pytest.raises(NotImplementedError):
+            call()
+
+
+def test_complex_files_are_refused(tmp_path):
+    """An ensemble ``.npz`` with complex layers is refused when read (a
+    ``ValueError`` naming the dtype, like every bad file), by the loaders and by
+    ``analyze_ensemble``, which writes nothing."""
+    from geomstats_dln.analysis import analyze_ensemble
+    from geomstats_dln.networks import load_layers_npz
+
+    path = tmp_path / "complex.npz"
+    np.savez(path, layers=np.stack([LAYERS, LAYERS]))
+    output = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        for call in (
+            lambda: load_layers_npz(path),
+            lambda: dln.LinearNetwork.from_npz(path),
+            lambda: dln.NetworkEnsemble.from_npz(path),
+            lambda: analyze_ensemble(path, output),
+        ):
+            with pytest.raises(ValueError, match="complex128"):
+                call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["complex.npz"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "balanced.py: balanced_exp refuses a complex base_point but lets a complex "
+        "tangent_vec at a real point into RATTLE (RuntimeError after 20 Newton "
+        "steps, not a TypeError)"
+    ),
+)
+def test_balanced_exp_complex_velocity_at_a_real_point():
+    layers = np.asarray(dln.center(POINT.real, DEPTH))
+    _run(refused(lambda: dln.balanced_exp(1e-3 * LAYER_VECTOR, layers), "tangent_vec"))
