@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 import tempfile
 
@@ -193,8 +194,6 @@ def _in_tmp(call):
         try:
             return call(directory)
         finally:
-            import os
-
             assert os.listdir(directory) == [], os.listdir(directory)
 
 
