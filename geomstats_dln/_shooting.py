@@ -545,7 +545,9 @@ def _near(warm_start, point) -> bool:
     )
 
 
-def solve_log(metric, target, point, tol, max_iter, warm_start=None):
+def solve_log(
+    metric, target, point, tol, max_iter, warm_start=None, base_jacobian=None
+):
     """``log_point(target)`` for one pair of full-rank matrices [n, m].
 
     Parameters
@@ -563,6 +565,12 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         ``velocity - J^{-1}(point - base_point)`` starts Newton, and the
         Jacobian (dimensionless: ``d exp`` is invariant under the rescaling)
         is reused.
+    base_jacobian : ndarray, optional
+        A Jacobian of ``exp`` at this base point from another target's solve
+        (the previous pair of a distance-matrix row): Newton from the first
+        guess starts with it, refined by Broyden updates and recomputed as soon
+        as it makes poor progress. It stands in for a first Jacobian, which is
+        half the cost of a typical solve.
 
     Returns
     -------
@@ -630,7 +638,9 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         np.linalg.norm(svd_residual)
     ) <= 1e-3 * float(np.linalg.norm(y))
     if svd_first:
-        result = attempt("the SVD path", path_velocity, residual=svd_residual)
+        result = attempt(
+            "the SVD path", path_velocity, base_jacobian, residual=svd_residual
+        )
         if result is not None:
             return result
     segments = _DISCRETE_SEGMENTS
@@ -642,7 +652,9 @@ def solve_log(metric, target, point, tol, max_iter, warm_start=None):
         initial=initial_path(x, y, metric.depth, segments, path),
     )
     result = attempt(
-        "the discrete geodesic", discrete_initial_velocity(points, metric.depth)
+        "the discrete geodesic",
+        discrete_initial_velocity(points, metric.depth),
+        None if svd_first else base_jacobian,
     )
     if result is not None:
         return result

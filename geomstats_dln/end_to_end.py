@@ -413,6 +413,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
         # k-means) ask for log_X(Y) with the same Y and a slowly moving X.
         self._warm_starts = _WarmStarts()
         self._solved = _WarmStarts()  # by (target, base point)
+        self._base_jacobians = _WarmStarts()  # last Jacobian, by base point
 
     # ------------------------------------------------------------------ operator
     def _frame(self, base_point):
@@ -922,6 +923,7 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                     velocities[index] = solved
                     continue
                 cached = self._warm_starts.get(key)
+                base_key = points[index].tobytes()
                 with single_threaded_blas():
                     velocities[index], jacobian = solve_log(
                         self,
@@ -930,10 +932,13 @@ class DLNMetric(DLNConnectionMixin, RiemannianMetric):
                         self.log_tol,
                         self.log_max_iter,
                         cached,
+                        self._base_jacobians.get(base_key),
                     )
                 self._warm_starts.put(
                     key, (points[index].copy(), velocities[index].copy(), jacobian)
                 )
+                if jacobian is not None:
+                    self._base_jacobians.put(base_key, jacobian)
                 self._solved.put(pair, velocities[index].copy())
             except LogFailure as failure:
                 failures[index] = failure.reason

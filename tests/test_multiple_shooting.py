@@ -170,3 +170,30 @@ def test_squared_dist_reuses_the_reverse_solve(monkeypatch):
     fresh = float(EndToEndMatrices(3, depth=3).metric.squared_dist(y, x))
     assert len(calls) == 1
     np.testing.assert_allclose(reused, fresh, rtol=1e-8)
+
+
+def test_a_row_of_logs_reuses_the_base_points_jacobian(monkeypatch):
+    # log_X(Y_2) after log_X(Y_1): Newton starts with the Jacobian of exp_X from
+    # the first solve (no new one for these nearby points) and gives the answer
+    # of a fresh metric, which computes its own.
+    import geomstats_dln._shooting as shooting
+
+    counted = []
+    original = shooting._Shooter._jacobian
+
+    def counting(self, velocity):
+        counted.append(1)
+        return original(self, velocity)
+
+    monkeypatch.setattr(shooting._Shooter, "_jacobian", counting)
+    rng = np.random.default_rng(3)
+    x, y_1, y_2 = np.eye(3) + 0.2 * rng.normal(size=(3, 3, 3))
+    metric = EndToEndMatrices(3, depth=3).metric
+    metric.log(y_1, x)
+    counted.clear()
+    reused = metric.log(y_2, x)
+    assert counted == []
+    fresh = EndToEndMatrices(3, depth=3).metric.log(y_2, x)
+    assert len(counted) >= 1
+    np.testing.assert_allclose(reused, fresh, atol=1e-9 * np.abs(fresh).max())
+    np.testing.assert_allclose(metric.exp(reused, x), y_2, atol=1e-9)
