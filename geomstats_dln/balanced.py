@@ -1050,10 +1050,14 @@ def balanced_exp(tangent_vec, base_point, n_steps: int = 64, tol: float = 1e-13)
         Tangent vector at ``base_point`` (projected with :func:`to_tangent`).
     base_point : array-like, shape=[N, d, d]
         A balanced full-rank point.
+
+    Both real (the balanced manifold of F = R): complex input is a
+    ``TypeError`` naming the argument.
     """
     point = np.asarray(as_parameters(base_point, "base_point", "balanced_exp"))
     depth, dim = check_parameters(point)
     _check_single(point, "balanced_exp")
+    tangent_vec = as_float_array(tangent_vec, "tangent_vec", "balanced_exp")
     tangent_vec = _check_vector(tangent_vec, point)
     _check_single(tangent_vec, "balanced_exp (tangent_vec)")
     # n_steps = 0 would return the base point as if it were the geodesic's end

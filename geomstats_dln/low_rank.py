@@ -189,8 +189,45 @@ def low_rank_frame(point, rank: int, depth) -> LowRankFrame:
     return LowRankFrame(left, s, right, *_coefficients(s, depth), depth)
 
 
+# The strata are real (U^T, not U^*, throughout): complex input is refused.
+# Hot path: a float64 array (or autograd box) passes on one dtype look-up;
+# anything else goes through as_float_array (TypeError naming the function,
+# the argument and the dtype for complex input; lists and integers converted).
+# Frames are records made by low_rank_frame or frame_from_factors (real).
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _real(value, name: str, function: str):
+    if getattr(value, "dtype", None) is _FLOAT64:
+        return value
+    return as_float_array(value, name, function)
+
+
+def _real_components(components, function: str, name: str = "components"):
+    core, left_normal, right_normal = components
+    if (
+        getattr(core, "dtype", None) is _FLOAT64
+        and getattr(left_normal, "dtype", None) is _FLOAT64
+        and getattr(right_normal, "dtype", None) is _FLOAT64
+    ):
+        return components
+    return TangentComponents(
+        as_float_array(core, f"{name}.core", function),
+        as_float_array(left_normal, f"{name}.left_normal", function),
+        as_float_array(right_normal, f"{name}.right_normal", function),
+    )
+
+
 def frame_from_factors(left, singular_values, right, depth) -> LowRankFrame:
-    """Frame from factors (``U``, ``V`` orthonormal columns, ``s > 0``): no SVD."""
+    """Frame from factors (``U``, ``V`` orthonormal columns, ``s > 0``): no SVD.
+
+    Real factors only (``M_r`` is a real manifold): complex ones are a
+    ``TypeError`` naming the factor and the dtype.
+    """
+    where = "frame_from_factors"
+    left = _real(left, "left", where)
+    singular_values = _real(singular_values, "singular_values", where)
+    right = _real(right, "right", where)
     return LowRankFrame(
         left, singular_values, right, *_coefficients(singular_values, depth), depth
     )
@@ -202,7 +239,8 @@ def _t(matrix):
 
 def tangent_components(frame: LowRankFrame, vector) -> TangentComponents:
     """Components of the orthogonal projection of ``vector`` [..., n, m] onto
-    ``T_X M_r`` (Frobenius), ``O(n m r)``."""
+    ``T_X M_r`` (Frobenius), ``O(n m r)``. Complex ``vector``: ``TypeError``."""
+    vector = _real(vector, "vector", "tangent_components")
     left, right = frame.left, frame.right
     times_right = gs.matmul(vector, right)  # Z V, [..., n, r]
     core = gs.matmul(_t(left), times_right)
@@ -212,8 +250,8 @@ def tangent_components(frame: LowRankFrame, vector) -> TangentComponents:
 
 
 def tangent_matrix(frame: LowRankFrame, components: TangentComponents):
-    """The dense ``n x m`` tangent vector of ``components``."""
-    core, left_normal, right_normal = components
+    """The dense ``n x m`` tangent vector of ``components`` (real)."""
+    core, left_normal, right_normal = _real_components(components, "tangent_matrix")
     return gs.matmul(
         gs.matmul(frame.left, core) + left_normal, _t(frame.right)
     ) + gs.matmul(frame.left, _t(right_normal))
@@ -226,7 +264,13 @@ def apply_rank_operator(
 
     ``power = 1``: the cometric (the operator A of MATH §3 restricted to
     ``T M_r``), ``power = -1``: the metric, ``power = 1/2``: its square root.
+    Complex ``components``: ``TypeError``.
     """
+    components = _real_components(components, "apply_rank_operator")
+    return _apply_rank_operator(frame, components, power)
+
+
+def _apply_rank_operator(frame, components, power):
     scale = (frame.null_coefficients**power)[..., None, :]
     return TangentComponents(
         components.core * frame.coefficients**power,
@@ -238,8 +282,14 @@ def apply_rank_operator(
 def tangent_inner_product(
     frame: LowRankFrame, components_a: TangentComponents, components_b
 ):
-    """``g^N_X(Z_1, Z_2)`` from components, ``O((n + m) r^2)`` (module docstring)."""
-    lowered = apply_rank_operator(frame, components_a, -1.0)
+    """``g^N_X(Z_1, Z_2)`` from components, ``O((n + m) r^2)`` (module docstring).
+
+    Real components only (complex ones: ``TypeError`` naming them).
+    """
+    where = "tangent_inner_product"
+    components_a = _real_components(components_a, where, "components_a")
+    components_b = _real_components(components_b, where, "components_b")
+    lowered = _apply_rank_operator(frame, components_a, -1.0)
     return (
         gs.sum(lowered.core * components_b.core, axis=(-2, -1))
         + gs.sum(lowered.left_normal * components_b.left_normal, axis=(-2, -1))
@@ -846,8 +896,10 @@ def rank_hamiltonian_gradient(frame: LowRankFrame, momentum):
     (``D^c`` the divided difference of ``c``). This is the full-rank
     Daleckii-Krein force of MATH §3 with the zero singular values set to 0, the
     null-null block dropped. Cost ``O(n m r + (n + m) r^2 + N r^3)``; tested
-    against central differences of ``H`` along curves in ``M_r``.
+    against central differences of ``H`` along curves in ``M_r``. Complex
+    ``momentum``: ``TypeError``.
     """
+    momentum = _real(momentum, "momentum", "rank_hamiltonian_gradient")
     left, s, right = frame.left, frame.singular_values, frame.right
     a, c, depth = frame.coefficients, frame.null_coefficients, frame.depth
     momentum_t = momentum.swapaxes(-1, -2)

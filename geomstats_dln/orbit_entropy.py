@@ -270,7 +270,16 @@ def entropy_from_singular_values(
     Returns
     -------
     entropy : array-like, shape=[...]
+
+    Raises
+    ------
+    TypeError
+        For complex ``singular_values`` (singular values are real, also of a
+        complex matrix: ``field`` selects the orbit).
     """
+    singular_values = as_float_array(
+        singular_values, "singular_values", "entropy_from_singular_values"
+    )
     depth = check_depth(depth)
     field = _check_field(field)
     dim = singular_values.shape[-1]
@@ -343,7 +352,15 @@ def entropy_gradient_from_singular_values(
     Returns
     -------
     gradient : array-like, shape=[..., d]
+
+    Raises
+    ------
+    TypeError
+        For complex ``singular_values`` (singular values are real).
     """
+    singular_values = as_float_array(
+        singular_values, "singular_values", "entropy_gradient_from_singular_values"
+    )
     depth = check_depth(depth)
     field = _check_field(field)
     if depth == 1:

@@ -13,8 +13,8 @@ complex input and which outcome is required (``aware``: checked against a
 definition with conjugate transposes; ``refused``: a ``TypeError`` naming the
 dtype and the function or argument); :data:`SUBMODULE_EXEMPT` gives the reason
 of each name not swept, :data:`SKIPPED_MODULES` that of each module not
-enumerated, :data:`SUBMODULE_LEAKS` the names that still accept complex input
-in a module this sweep's owner does not edit (strict xfails naming the file).
+enumerated. No name is an expected failure: the last leaks (``low_rank``,
+``orbit_entropy``, ``dynamics.low_rank_flows``) refuse complex input now.
 """
 
 from __future__ import annotations
@@ -153,38 +153,6 @@ REAL_POINTS = np.stack(
 COMPLEX_POINTS = np.stack([POINT, POINT + 0.1 * VECTOR, POINT + 0.1 * OTHER])
 COMPLEX_ENSEMBLE = np.stack([LAYERS, LAYERS + 0.1 * LAYER_VECTOR])  # [n, N, d, d]
 COMPLEX_DISTANCES = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.5], [2.0, 1.5, 0.0]]) + 0j
-LOW_RANK_NOTE = (
-    "low_rank.py: accepts complex frames or vectors (U^T where U^* is needed); "
-    "the fixed-rank strata are real only, so a refusal is due"
-)
-SUBMODULE_LEAKS = {
-    **{
-        f"low_rank.{name}": LOW_RANK_NOTE
-        for name in (
-            "apply_rank_operator frame_from_factors rank_hamiltonian_gradient "
-            "tangent_components tangent_inner_product tangent_matrix"
-        ).split()
-    },
-    **{
-        f"orbit_entropy.{name}": (
-            "orbit_entropy.py: complex singular values give a complex entropy "
-            "(singular values are real: a refusal is due)"
-        )
-        for name in (
-            "entropy_from_singular_values entropy_gradient_from_singular_values"
-        ).split()
-    },
-    **{
-        f"dynamics.low_rank_flows.{name}": (
-            "dynamics/low_rank_flows.py: casts complex input to real (ComplexWarning)"
-        )
-        for name in (
-            "factored_end_to_end factored_gradient_field factorize "
-            "fixed_rank_gradient_field from_svd_coordinates_2x2 "
-            "to_svd_coordinates_2x2 unpack_factors"
-        ).split()
-    },
-}
 
 
 def _in_tmp(call):
@@ -488,6 +456,9 @@ def _geometry_helpers():
     complex_components = lr.TangentComponents(
         1j * components.core, components.left_normal, components.right_normal
     )
+    complex_right_normal = lr.TangentComponents(
+        components.core, components.left_normal, 1j * components.right_normal
+    )
     unitary = np.linalg.qr(x)[0][:, :2]
     quadratic = dln.QuadraticLoss(np.eye(DIM))
     complex_state = (1 + 1j) * np.ones(2 * DIM * 2)  # factors [n, r] and [m, r]
@@ -541,7 +512,19 @@ def _geometry_helpers():
                     unitary, np.array([2.0, 1.0]), unitary, DEPTH
                 ),
                 "frame_from_factors",
-            )
+            ),
+            refused(
+                lambda: lr.frame_from_factors(
+                    frame.left, frame.singular_values + 0j, frame.right, DEPTH
+                ),
+                "singular_values",
+            ),
+            refused(
+                lambda: lr.frame_from_factors(
+                    frame.left, frame.singular_values, 1j * frame.right, DEPTH
+                ),
+                "right",
+            ),
         ],
         "low_rank.tangent_components": [
             refused(lambda: lr.tangent_components(frame, z), "tangent_components")
@@ -549,13 +532,21 @@ def _geometry_helpers():
         "low_rank.tangent_matrix": [
             refused(
                 lambda: lr.tangent_matrix(frame, complex_components), "tangent_matrix"
-            )
+            ),
+            refused(
+                lambda: lr.tangent_matrix(frame, complex_right_normal),
+                "components.right_normal",
+            ),
         ],
         "low_rank.tangent_inner_product": [
             refused(
                 lambda: lr.tangent_inner_product(frame, complex_components, components),
                 "tangent_inner_product",
-            )
+            ),
+            refused(
+                lambda: lr.tangent_inner_product(frame, components, complex_components),
+                "components_b",
+            ),
         ],
         "low_rank.apply_rank_operator": [
             refused(

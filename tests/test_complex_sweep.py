@@ -20,9 +20,8 @@ so new entry points must be classified. The shared data, definitions and the
 outcome records are in ``tests/_complex_sweep_base.py``, the
 ``geomstats_dln.dynamics`` part of the table in
 ``tests/_complex_sweep_dynamics.py``, the submodules' part in
-``tests/_complex_sweep_submodules.py`` (with its strict xfails,
-``SUBMODULE_LEAKS``: complex input still accepted in a file of another
-owner). A call that casts complex input silently fails either way: numpy's
+``tests/_complex_sweep_submodules.py``. No entry is an expected failure. A
+call that casts complex input silently fails either way: numpy's
 ``ComplexWarning`` is an error here, a refusal must raise, and an aware result
 is checked.
 """
@@ -70,7 +69,6 @@ from tests._complex_sweep_dynamics import dynamics_table
 from tests._complex_sweep_submodules import (
     NOT_IMPLEMENTED,
     SUBMODULE_EXEMPT,
-    SUBMODULE_LEAKS,
     not_implemented_calls,
     submodule_entry_points,
     submodule_table,
@@ -1062,13 +1060,8 @@ def test_table_covers_the_public_api():
         and name not in submodule_names
     ]
     assert not unknown, unknown
-    stale = [
-        name
-        for name in [*SUBMODULE_EXEMPT, *SUBMODULE_LEAKS]
-        if name not in submodule_names
-    ]
+    stale = [name for name in SUBMODULE_EXEMPT if name not in submodule_names]
     assert not stale, f"classified names that are no longer public: {stale}"
-    assert not set(SUBMODULE_LEAKS) - set(_TABLE)
 
 
 def _run(outcome: Outcome):
@@ -1087,18 +1080,7 @@ def _run(outcome: Outcome):
     outcome.check(result)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason=SUBMODULE_LEAKS[name]),
-        )
-        if name in SUBMODULE_LEAKS
-        else name
-        for name in _SWEPT_NAMES
-    ],
-)
+@pytest.mark.parametrize("name", _SWEPT_NAMES)
 def test_complex_input(name):
     for outcome in _TABLE[name]:
         _run(outcome)
@@ -1182,14 +1164,48 @@ def test_complex_files_are_refused(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["complex.npz"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "balanced.py: balanced_exp refuses a complex base_point but lets a complex "
-        "tangent_vec at a real point into RATTLE (RuntimeError after 20 Newton "
-        "steps, not a TypeError)"
-    ),
-)
 def test_balanced_exp_complex_velocity_at_a_real_point():
     layers = np.asarray(dln.center(POINT.real, DEPTH))
     _run(refused(lambda: dln.balanced_exp(1e-3 * LAYER_VECTOR, layers), "tangent_vec"))
+
+
+def test_real_input_passes_the_dtype_gates():
+    """The complex refusals of ``low_rank``, ``orbit_entropy`` and
+    ``dynamics.low_rank_flows`` let real input through unchanged: ``float64``
+    on the hot path, integers, ``float32`` and lists converted to ``float64``,
+    each result checked against a dense definition."""
+    from geomstats_dln import low_rank as lr
+    from geomstats_dln import orbit_entropy as oe
+    from geomstats_dln.dynamics import low_rank_flows as lf
+
+    rng = np.random.default_rng(5)
+    point = rng.normal(size=(5, 2)) @ rng.normal(size=(2, 4))  # rank 2
+    left, s, right_t = np.linalg.svd(point)
+    u, v = left[:, :2], right_t[:2].T
+    frame = lr.frame_from_factors(list(map(list, u)), list(s[:2]), v, DEPTH)
+    assert np.asarray(frame.left).dtype == np.float64
+    core = np.array([[1, 2], [3, 4]])
+    left_normal = (np.eye(5) - u @ u.T) @ rng.normal(size=(5, 2))
+    right_normal = (np.eye(4) - v @ v.T) @ rng.normal(size=(4, 2))
+    single = right_normal.astype(np.float32)
+    components = lr.TangentComponents(core, left_normal.tolist(), single)
+    _close(
+        np.asarray(lr.tangent_matrix(frame, components)),
+        u @ core @ v.T + left_normal @ v.T + u @ single.astype(np.float64).T,
+    )
+    dense = u @ core @ v.T + left_normal @ v.T + u @ right_normal.T
+    projected = lr.tangent_components(frame, dense.tolist())
+    _close(np.asarray(projected.core), core)
+    _close(np.asarray(projected.right_normal), right_normal)
+    # g^N on the core block: sum A_ij^2 / a(s_i, s_j) (module docstring of low_rank)
+    core_only = lr.TangentComponents(core, np.zeros((5, 2)), np.zeros((4, 2)))
+    a = _a_coefficients(s[:2], DEPTH)
+    _close(lr.tangent_inner_product(frame, core_only, core_only), np.sum(core**2 / a))
+    square = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    singular = np.linalg.svd(square, compute_uv=False)
+    _close(
+        oe.entropy_from_singular_values(singular.tolist(), DEPTH),
+        oe.entropy(square, DEPTH),
+    )
+    packed = lf.factorize(np.array([[3, 1], [1, 2]]), 2)
+    _close(lf.factored_end_to_end(packed.tolist(), 2, 2, 2), [[3.0, 1.0], [1.0, 2.0]])

@@ -41,6 +41,7 @@ from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dtrtri as _trtri
 
 from geomstats_dln._spectral import dln_coefficients
+from geomstats_dln._validation import as_float_array
 from geomstats_dln.dynamics.flows import VectorField, _check_loss
 from geomstats_dln.dynamics.observables import effective_rank, singular_values
 from geomstats_dln.low_rank import (
@@ -70,14 +71,16 @@ def fixed_rank_gradient_field(loss, depth: int, rank: int) -> VectorField:
 
     The field is evaluated at the rank-r truncation of the state. Records
     ``loss``, ``singular_values`` and ``effective_rank``. A state whose rank
-    falls below ``r`` raises ``ValueError`` naming ``s_r``.
+    falls below ``r`` raises ``ValueError`` naming ``s_r``; a complex state
+    (``M_r`` is real) a ``TypeError``.
     """
     _check_loss(loss)
     n, m = loss.shape
     depth = check_low_rank_depth(depth, rank, n, m)
 
     def minus_gradient(matrix):
-        frame = low_rank_frame(np.asarray(matrix, dtype=float), rank, depth)
+        matrix = as_float_array(matrix, "state", "fixed_rank_gradient_field")
+        frame = low_rank_frame(np.asarray(matrix), rank, depth)
         gradient = np.asarray(loss.gradient(_assemble(frame)))
         components = apply_rank_operator(frame, tangent_components(frame, gradient))
         return -np.asarray(tangent_matrix(frame, components))
@@ -101,8 +104,9 @@ def _assemble(frame: LowRankFrame):
 
 # -------------------------------------------------------------- factored state
 def factorize(matrix, rank: int) -> np.ndarray:
-    """Packed state ``(U, diag(s), V)`` of the rank-r truncation of ``matrix``."""
-    matrix = np.asarray(matrix, dtype=float)
+    """Packed state ``(U, diag(s), V)`` of the rank-r truncation of ``matrix``
+    (real: complex input is a ``TypeError``)."""
+    matrix = np.asarray(as_float_array(matrix, "matrix", "factorize"))
     if matrix.ndim != 2:
         raise ValueError(f"factorize takes one matrix [n, m], got shape {matrix.shape}")
     left, s, right = (np.asarray(x) for x in truncated_svd(matrix, rank))
@@ -110,8 +114,13 @@ def factorize(matrix, rank: int) -> np.ndarray:
 
 
 def unpack_factors(state, n: int, m: int, rank: int):
-    """``(U [n, r], S [r, r], V [m, r])`` of a packed state."""
-    state = np.asarray(state, dtype=float)
+    """``(U [n, r], S [r, r], V [m, r])`` of a packed (real) state."""
+    state = np.asarray(as_float_array(state, "state", "unpack_factors"))
+    return _unpack(state, n, m, rank)
+
+
+def _unpack(state, n, m, rank):
+    """:func:`unpack_factors` of a float ndarray (checked by the caller)."""
     expected = (n + m + rank) * rank
     if state.shape != (expected,):
         raise ValueError(
@@ -125,8 +134,9 @@ def unpack_factors(state, n: int, m: int, rank: int):
 
 
 def factored_end_to_end(state, n: int, m: int, rank: int) -> np.ndarray:
-    """``X = U S V^T`` of a packed state (``O(n m r)``)."""
-    left, core, right = unpack_factors(state, n, m, rank)
+    """``X = U S V^T`` of a packed (real) state (``O(n m r)``)."""
+    state = np.asarray(as_float_array(state, "state", "factored_end_to_end"))
+    left, core, right = _unpack(state, n, m, rank)
     return (left @ core) @ right.T
 
 
@@ -160,7 +170,7 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
     See the module docstring for the factor equations; pack a start with
     :func:`factorize`, read states with :func:`factored_end_to_end`. Records
     ``loss``, ``singular_values`` (of ``X``, from the ``r x r`` core) and
-    ``effective_rank``.
+    ``effective_rank``. A complex state (``M_r`` is real) is a ``TypeError``.
     """
     _check_loss(loss)
     n, m = loss.shape
@@ -180,7 +190,8 @@ def factored_gradient_field(loss, depth: int, rank: int) -> VectorField:
         # and the SVD R_U S R_V^T = P diag(s) Qc^T, the SVD frame is
         # U_f = U M_L, V_f = V M_R with M_L = R_U^{-1} P, M_R = R_V^{-1} Qc,
         # and S = M_L diag(s) M_R^T.
-        left, core, right = unpack_factors(state, n, m, rank)
+        state = np.asarray(as_float_array(state, "state", "factored_gradient_field"))
+        left, core, right = _unpack(state, n, m, rank)
         r_left, info_left = _potrf(left.T.dot(left))
         r_right, info_right = _potrf(right.T.dot(right))
         if info_left or info_right:
@@ -254,8 +265,9 @@ def to_svd_coordinates_2x2(matrix) -> np.ndarray:
 
     For a 2 x 2 matrix with ``det X > 0`` and distinct singular values; the
     coordinates cover that component of ``GL(2)`` (MATH §10: it is invariant).
+    Complex input is a ``TypeError``.
     """
-    matrix = np.asarray(matrix, dtype=float)
+    matrix = np.asarray(as_float_array(matrix, "matrix", "to_svd_coordinates_2x2"))
     if matrix.shape != (2, 2) or not np.all(np.isfinite(matrix)):
         raise ValueError(f"expected one finite 2 x 2 matrix, got shape {matrix.shape}")
     if not np.linalg.det(matrix) > 0:
@@ -271,8 +283,11 @@ def to_svd_coordinates_2x2(matrix) -> np.ndarray:
 
 
 def from_svd_coordinates_2x2(coordinates) -> np.ndarray:
-    """``X = R(theta) diag(exp l_1, exp l_2) R(phi)^T`` (batches on a leading axis)."""
-    coordinates = np.asarray(coordinates, dtype=float)
+    """``X = R(theta) diag(exp l_1, exp l_2) R(phi)^T`` (batches on a leading axis;
+    real coordinates: complex ones are a ``TypeError``)."""
+    coordinates = np.asarray(
+        as_float_array(coordinates, "coordinates", "from_svd_coordinates_2x2")
+    )
     if coordinates.ndim == 2:
         return np.stack([from_svd_coordinates_2x2(c) for c in coordinates])
     theta, phi, log_1, log_2 = coordinates
