@@ -79,11 +79,14 @@ COMPLETION_CHECKED_COUNT = 300
 """Observed entries (of 30 x 30, rank 2: 2.6 dim M_r) at which part (b) checks
 recovery per draw; measured typical over seeds 0..99 (docs/low_rank.md)."""
 COMPLETION_FREQUENCY = (
-    "Measured on the first masks of seeds 0..68 that have margin >= 0.1 "
-    "(`benchmarks/completion_recovery_frequency.py`): depths 3/4 recover "
-    "(error < 0.05) from 200 entries in 9 of 11 draws, from 250 in 50 of 51 and "
-    "from 300 in 70 of 70, where nuclear norm also reaches 0.05 in 13 of 70; "
-    "depth 2 and nuclear norm reach 0.05 in none of the draws at 200 and 250."
+    "Measured on this section's own quick-mode draws for seeds 0..99 "
+    "(`benchmarks/report_seeds.py`, the margin rule applied): depths 3/4 "
+    "recover (error < 0.05) from 200 entries in 75 of 100 draws, depth 2 and "
+    "nuclear norm in none; from 300 entries depths 3/4 in 100 of 100 (error at "
+    "most 0.015, at most 0.052 of the depth-2 error), depth 2 in 1 and nuclear "
+    "norm in 18. On first masks with margin >= 0.1 "
+    "(`benchmarks/completion_recovery_frequency.py`, seeds 0..68), depths 3/4 "
+    "recover from 250 entries in 50 of 51, depth 2 and nuclear norm in none."
 )
 """What ``benchmarks/completion_recovery_frequency.py`` measured over seeds."""
 
