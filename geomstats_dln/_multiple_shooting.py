@@ -35,12 +35,33 @@ from geomstats_dln._spectral import (
     svd_frame,
 )
 
-__all__ = ["node_velocities", "multiple_shooting"]
+__all__ = ["backtracking", "node_velocities", "multiple_shooting"]
 
 _JACOBIAN_RTOL = 1e-6  # integrator tolerance of the Jacobian's flows (RK45)
 # relative residual below which an unconverged solution is still returned, as a
 # starting velocity for single shooting (which checks and polishes it)
 _GUESS_RESIDUAL = 1e-4
+
+
+def backtracking(evaluate, start, step, res_norm, max_halvings):
+    """Damped step on a residual norm (shared by single and multiple shooting).
+
+    Tries ``alpha = 1, 1/2, ...`` (``max_halvings`` trials) until
+    ``|evaluate(start + alpha step)| < (1 - 1e-4 alpha) res_norm``;
+    ``evaluate`` returns ``None`` for a trial whose flow leaves M_d (then the
+    step is shortened). Returns ``(alpha, candidate, residual, norm)``, or
+    ``None`` when no trial decreases the norm.
+    """
+    alpha = 1.0
+    for _ in range(max_halvings):
+        candidate = start + alpha * step
+        residual = evaluate(candidate)
+        if residual is not None:
+            norm = float(np.linalg.norm(residual))
+            if norm < (1.0 - 1e-4 * alpha) * res_norm:
+                return alpha, candidate, residual, norm
+        alpha *= 0.5
+    return None
 
 
 class MultipleShootingFailure(Exception):
@@ -308,23 +329,21 @@ def multiple_shooting(metric, points, tol, final_rtol, max_iter=40, max_jacobian
             -scipy.linalg.lu_solve(factors, residual, check_finite=False), whitening
         )
         new_rtol = rtol_for(res_norm)
-        alpha, accepted = 1.0, False
-        for _ in range(8 if fresh else 1):
-            candidate = unknowns + alpha * delta
-            new_residual = system.residual(candidate, new_rtol)
-            if new_residual is not None:
-                new_norm = float(np.linalg.norm(new_residual))
-                if new_norm < (1.0 - 1e-4 * alpha) * res_norm:
-                    accepted = True
-                    break
-            alpha *= 0.5
-        if not accepted:
+        trial = backtracking(
+            lambda candidate, rtol=new_rtol: system.residual(candidate, rtol),
+            unknowns,
+            delta,
+            res_norm,
+            8 if fresh else 1,
+        )
+        if trial is None:
             if fresh:
                 raise MultipleShootingFailure(
                     f"stalled at relative residual {res_norm / target_norm:.2e}"
                 )
             factors = None  # the kept Jacobian no longer serves: recompute
             continue
+        alpha, candidate, new_residual, new_norm = trial
         if alpha < 1.0 or new_norm > 0.5 * res_norm:
             factors = None  # poor contraction: a fresh Jacobian next
         unknowns, residual, res_norm, rtol = candidate, new_residual, new_norm, new_rtol

@@ -57,6 +57,7 @@ import scipy.sparse.linalg
 
 from geomstats_dln._multiple_shooting import (
     MultipleShootingFailure,
+    backtracking,
     multiple_shooting,
 )
 from geomstats_dln._spectral import (
@@ -492,18 +493,15 @@ def _newton(
             )
             delta = solution.reshape(shooter.shape)
             fresh = True
-        alpha, accepted = 1.0, False
         new_rtol = loose_rtol(res_norm)
-        for _ in range(max_halvings):
-            candidate = velocity + alpha * delta
-            new_residual = shooter.residual(candidate, target, new_rtol)
-            if new_residual is not None:
-                new_norm = float(np.linalg.norm(new_residual))
-                if new_norm < (1.0 - 1e-4 * alpha) * res_norm:
-                    accepted = True
-                    break
-            alpha *= 0.5
-        if not accepted:
+        trial = backtracking(
+            lambda candidate, rtol=new_rtol: shooter.residual(candidate, target, rtol),
+            velocity,
+            delta,
+            res_norm,
+            max_halvings,
+        )
+        if trial is None:
             if dense and (not fresh or shooter.tighten()):
                 # a stale Broyden Jacobian or a loose one: recompute and retry
                 jacobian = None
@@ -512,6 +510,7 @@ def _newton(
                 f"damped Newton shooting stalled at relative residual "
                 f"{res_norm / target_norm:.2e}"
             )
+        alpha, candidate, new_residual, new_norm = trial
         if dense:
             if fresh and not (alpha == 1.0 and new_norm < 0.1 * res_norm):
                 shooter.tighten()  # poor progress: the next Jacobian accurate
