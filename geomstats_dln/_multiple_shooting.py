@@ -162,9 +162,10 @@ class _Segments:
         starts = self.starts(nodes)
         k = self.k
         basis = np.eye(k).reshape((k,) + self.shape)
-        frame = svd_frame(np.repeat(starts, k, axis=0), self.metric.depth)
-        columns = apply_operator(frame, np.tile(basis, (len(starts), 1, 1)), 0.5)
-        return np.swapaxes(columns.reshape(len(starts), k, k), -1, -2)
+        # one frame per node, broadcast over the k basis matrices
+        frame = svd_frame(starts, self.metric.depth)
+        columns = apply_operator(frame, basis[:, None], 0.5)  # [k, K, n, m]
+        return np.transpose(columns.reshape(k, len(starts), k), (1, 2, 0))
 
     def jacobian(self, unknowns):
         """Jacobian [size, size] in whitened coordinates, and the whitenings.
